@@ -1,0 +1,222 @@
+package org.iofog.agent.admin.internal;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.iofog.agent.api.status.SubsystemStatus;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The operator commands of {@code bin/iofog-agent} (see docs/cli.md), run inside the
+ * agent so that the CLI over the admin listener and the Karaf console's {@code iofog:*}
+ * commands give the same answers. Output is plain text; the exit code follows the CLI
+ * contract (0 ok, 1 failed or something inactive).
+ */
+@Component(service = AgentCommandLine.class)
+public final class AgentCommandLine {
+
+    static final String CONTROLLER_PID = "org.iofog.agent.controller";
+
+    /** The outcome of one command, as the CLI prints it. */
+    public record Result(int exitCode, String stdout, String stderr) {
+        static Result ok(String out) {
+            return new Result(0, out, "");
+        }
+
+        static Result failed(String error) {
+            return new Result(1, "", error);
+        }
+    }
+
+    /** A `config` flag: which setting of which configuration it changes, and how to check a value. */
+    private record Flag(String flag, String pid, String property, String meaning, Validator validator) {
+    }
+
+    @FunctionalInterface
+    private interface Validator {
+        /** Returns the value to store, or throws with a message saying what is allowed. */
+        Object check(String value) throws IllegalArgumentException;
+    }
+
+    private static final Map<String, Flag> FLAGS = new LinkedHashMap<>();
+
+    static {
+        add(new Flag("-a", CONTROLLER_PID, "controllerUrl", "controller URL", AgentCommandLine::controllerUrl));
+        add(new Flag("-ac", CONTROLLER_PID, "controllerCert", "controller certificate file", AgentCommandLine::existingFile));
+    }
+
+    private static void add(Flag flag) {
+        FLAGS.put(flag.flag(), flag);
+    }
+
+    private final AgentInspector inspector;
+    private final ConfigurationAdmin configAdmin;
+
+    @Activate
+    public AgentCommandLine(@Reference AgentInspector inspector, @Reference ConfigurationAdmin configAdmin) {
+        this.inspector = inspector;
+        this.configAdmin = configAdmin;
+    }
+
+    public Result run(List<String> args) {
+        if (args.isEmpty()) {
+            return Result.failed("no command given; try: iofog-agent help");
+        }
+        String command = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        switch (command) {
+            case "version": case "--version": case "-v":
+                return version();
+            case "status":
+                return status();
+            case "info":
+                return info();
+            case "config":
+                return config(rest);
+            default:
+                return Result.failed("unknown command '" + command + "'; try: iofog-agent help");
+        }
+    }
+
+    Result version() {
+        StringBuilder out = new StringBuilder("ioFog Agent ").append(inspector.version()).append('\n');
+        Map<String, String> features = inspector.featureVersions();
+        if (!features.isEmpty()) {
+            out.append("Features:\n");
+            features.forEach((name, v) -> out.append(String.format("  %-28s %s%n", name, v)));
+        }
+        return Result.ok(out.toString());
+    }
+
+    Result status() {
+        AgentReport report = inspector.report();
+        StringBuilder out = new StringBuilder();
+        line(out, "ioFog daemon", report.daemonStatus());
+        line(out, "Agent version", report.version());
+        line(out, "Ready", report.ready()
+                ? "yes (everything of ours active " + report.readyMillis() + " ms after JVM start)"
+                : report.bootFinished() ? "no" : "no (still booting)");
+        line(out, "Uptime", formatDuration(Duration.ofMillis(report.uptimeMillis())));
+        line(out, "Bundles", report.activeBundles() + " of " + report.bundles().size() + " active");
+        line(out, "DS components", report.activeComponents() + " of " + report.components().size() + " active");
+        out.append("Subsystems:\n");
+        for (SubsystemStatus s : report.subsystems()) {
+            out.append(String.format("  %-26s: %-15s %s%n", s.subsystem(), s.state(), s.detail()));
+            s.figures().forEach((k, v) -> out.append(String.format("  %-26s    %s = %s%n", "", k, v)));
+        }
+        if (report.inactive().isEmpty()) {
+            return Result.ok(out.toString());
+        }
+        return new Result(1, out.toString(), "inactive: " + String.join("; ", report.inactive()));
+    }
+
+    Result info() {
+        StringBuilder out = new StringBuilder();
+        Map<String, Map<String, Object>> config = inspector.configuration();
+        Object controllerUrl = config.getOrDefault(CONTROLLER_PID, Map.of()).get("controllerUrl");
+        line(out, "Agent version", inspector.version());
+        line(out, "Provisioned", "no");
+        line(out, "Controller URL", controllerUrl == null ? "(default) http://localhost:51121/api/v3/" : controllerUrl.toString());
+        line(out, "Data directory", AgentPaths.dataDirectory().toAbsolutePath().toString());
+        line(out, "Install directory", System.getProperty("karaf.base", "?"));
+        line(out, "Java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        out.append("Configuration:\n");
+        config.forEach((pid, props) -> {
+            out.append("  ").append(pid).append('\n');
+            props.forEach((k, v) -> out.append(String.format("    %-26s = %s%n", k, v)));
+        });
+        return Result.ok(out.toString());
+    }
+
+    Result config(List<String> args) {
+        if (args.isEmpty()) {
+            return Result.failed("config needs flags, e.g. config -a http://controller:51121/api/v3/");
+        }
+        if (args.size() % 2 != 0) {
+            return Result.failed("flag " + args.get(args.size() - 1) + " needs a value");
+        }
+        // Check every flag before changing anything: a bad flag changes nothing.
+        Map<String, Map<String, Object>> changes = new LinkedHashMap<>();
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < args.size(); i += 2) {
+            String name = args.get(i);
+            Flag flag = FLAGS.get(name);
+            if (flag == null) {
+                return Result.failed("unknown or not yet supported config flag " + name
+                        + "; supported: " + String.join(", ", FLAGS.keySet()));
+            }
+            Object value;
+            try {
+                value = flag.validator().check(args.get(i + 1));
+            } catch (IllegalArgumentException e) {
+                return Result.failed("flag " + name + " (" + flag.meaning() + "): " + e.getMessage());
+            }
+            changes.computeIfAbsent(flag.pid(), p -> new LinkedHashMap<>()).put(flag.property(), value);
+            out.append("Set ").append(flag.meaning()).append(" to ").append(value).append('\n');
+        }
+        try {
+            for (var change : changes.entrySet()) {
+                Configuration configuration = configAdmin.getConfiguration(change.getKey(), "?");
+                Dictionary<String, Object> props = configuration.getProperties();
+                if (props == null) {
+                    props = new Hashtable<>();
+                }
+                for (var property : change.getValue().entrySet()) {
+                    props.put(property.getKey(), property.getValue());
+                }
+                configuration.update(props);
+            }
+        } catch (IOException e) {
+            return Result.failed("could not store the configuration: " + e.getMessage());
+        }
+        return Result.ok(out.toString());
+    }
+
+    static Object controllerUrl(String value) {
+        URI uri;
+        try {
+            uri = new URI(value.trim());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a URL: " + e.getReason());
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("must be an http:// or https:// URL such as http://host:51121/api/v3/");
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw new IllegalArgumentException("the URL has no host");
+        }
+        String url = uri.toString();
+        return url.endsWith("/") ? url : url + "/";
+    }
+
+    static Object existingFile(String value) {
+        Path path = Path.of(value);
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw new IllegalArgumentException("no readable file at " + path.toAbsolutePath());
+        }
+        return path.toAbsolutePath().toString();
+    }
+
+    private static void line(StringBuilder out, String label, String value) {
+        out.append(String.format("%-28s: %s%n", label, value));
+    }
+
+    static String formatDuration(Duration d) {
+        long s = d.getSeconds();
+        return String.format("%dd %dh %dm %ds", s / 86400, (s % 86400) / 3600, (s % 3600) / 60, s % 60);
+    }
+}

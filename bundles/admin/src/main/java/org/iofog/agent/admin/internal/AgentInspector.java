@@ -1,0 +1,269 @@
+package org.iofog.agent.admin.internal;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.karaf.features.BootFinished;
+import org.apache.karaf.features.Feature;
+import org.apache.karaf.features.FeaturesService;
+import org.iofog.agent.api.status.SubsystemHealth;
+import org.iofog.agent.api.status.SubsystemStatus;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
+import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
+import org.osgi.service.component.runtime.dto.UnsatisfiedReferenceDTO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the agent's real state from the framework (bundles), from Felix SCR (components)
+ * and from every subsystem's {@link SubsystemHealth}. Also watches start-up and logs
+ * once, with the time it took, when everything of ours is first active.
+ */
+@Component(service = AgentInspector.class, immediate = true)
+public final class AgentInspector {
+
+    /** Bundles whose symbolic name starts with this are ours. */
+    static final String OUR_PREFIX = "org.iofog.agent.";
+    static final String CONFIG_PREFIX = "org.iofog.agent.";
+    private static final Logger LOG = LoggerFactory.getLogger(AgentInspector.class);
+    private static final long READINESS_POLL_MILLIS = 25;
+
+    private final BundleContext context;
+    private final ServiceComponentRuntime scr;
+    private final ConfigurationAdmin configAdmin;
+    private final long jvmStartMillis = ManagementFactory.getRuntimeMXBean().getStartTime();
+    private final Thread readinessWatch;
+    private volatile long readyMillis = -1;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile List<SubsystemHealth> subsystems;
+
+    /** Registered by Karaf's features service once the boot features are installed. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile BootFinished bootFinished;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile FeaturesService features;
+
+    @Activate
+    public AgentInspector(BundleContext context, @Reference ServiceComponentRuntime scr,
+                          @Reference ConfigurationAdmin configAdmin) {
+        this.context = context;
+        this.scr = scr;
+        this.configAdmin = configAdmin;
+        this.readinessWatch = new Thread(this::watchReadiness, "iofog-readiness-watch");
+        readinessWatch.setDaemon(true);
+        readinessWatch.start();
+    }
+
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        readinessWatch.interrupt();
+        readinessWatch.join(2000);
+    }
+
+    private void watchReadiness() {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                AgentReport report = report();
+                if (report.ready()) {
+                    LOG.info("ioFog agent ready: {} bundles and {} components of ours active, {} ms after JVM start",
+                            report.activeBundles(), report.activeComponents(), report.readyMillis());
+                    return;
+                }
+                Thread.sleep(READINESS_POLL_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            // The framework is stopping under us; nothing to report.
+            LOG.debug("Readiness watch ended: {}", e.toString());
+        }
+    }
+
+    public String version() {
+        String v = System.getProperty("iofog.agent.version");
+        return v != null ? v : context.getBundle().getVersion().toString();
+    }
+
+    /** Installed features of ours with their versions, e.g. "iofog-message-router" -> "0.1.0". */
+    public Map<String, String> featureVersions() {
+        Map<String, String> versions = new TreeMap<>();
+        FeaturesService fs = features;
+        if (fs == null) {
+            return versions;
+        }
+        try {
+            for (Feature f : fs.listInstalledFeatures()) {
+                if (f.getName().startsWith("iofog-")) {
+                    versions.put(f.getName(), f.getVersion());
+                }
+            }
+        } catch (Exception e) {
+            LOG.debug("Cannot list features: {}", e.toString());
+        }
+        return versions;
+    }
+
+    public AgentReport report() {
+        List<AgentReport.BundleState> bundles = new ArrayList<>();
+        List<Bundle> ours = new ArrayList<>();
+        List<String> inactive = new ArrayList<>();
+        for (Bundle b : context.getBundles()) {
+            String name = b.getSymbolicName();
+            if (name == null || !name.startsWith(OUR_PREFIX)) {
+                continue;
+            }
+            ours.add(b);
+            String state = bundleState(b.getState());
+            bundles.add(new AgentReport.BundleState(b.getBundleId(), name, b.getVersion().toString(), state));
+            if (b.getState() != Bundle.ACTIVE && b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+                inactive.add("bundle " + name + " is " + state);
+            }
+        }
+        List<AgentReport.ComponentState> components = new ArrayList<>();
+        for (ComponentDescriptionDTO description : scr.getComponentDescriptionDTOs(ours.toArray(new Bundle[0]))) {
+            String bundle = description.bundle.symbolicName;
+            if (!scr.isComponentEnabled(description)) {
+                components.add(new AgentReport.ComponentState(description.name, bundle, "DISABLED", "disabled"));
+                inactive.add("component " + description.name + " is disabled");
+                continue;
+            }
+            var configurations = scr.getComponentConfigurationDTOs(description);
+            if (configurations.isEmpty()) {
+                String problem = "no configuration (policy " + description.configurationPolicy + ")";
+                components.add(new AgentReport.ComponentState(description.name, bundle, "UNSATISFIED_CONFIGURATION", problem));
+                inactive.add("component " + description.name + ": " + problem);
+            }
+            for (ComponentConfigurationDTO c : configurations) {
+                String problem = componentProblem(c);
+                components.add(new AgentReport.ComponentState(description.name, bundle, componentState(c.state), problem));
+                if (!problem.isEmpty()) {
+                    inactive.add("component " + description.name + ": " + problem);
+                }
+            }
+        }
+        bundles.sort(Comparator.comparingLong(AgentReport.BundleState::id));
+        components.sort(Comparator.comparing(AgentReport.ComponentState::name));
+
+        List<SubsystemStatus> statuses = new ArrayList<>();
+        List<SubsystemHealth> current = subsystems;
+        if (current != null) {
+            for (SubsystemHealth health : current) {
+                try {
+                    statuses.add(health.status());
+                } catch (RuntimeException e) {
+                    statuses.add(new SubsystemStatus(health.getClass().getName(),
+                            org.iofog.agent.api.status.HealthState.FAILED, "status failed: " + e, Map.of()));
+                }
+            }
+        }
+        statuses.sort(Comparator.comparing(SubsystemStatus::subsystem));
+
+        boolean booted = bootFinished != null;
+        boolean ready = booted && !ours.isEmpty() && inactive.isEmpty();
+        long now = System.currentTimeMillis();
+        if (ready && readyMillis < 0) {
+            readyMillis = now - jvmStartMillis;
+        }
+        return new AgentReport(version(), ready ? "RUNNING" : booted ? "DEGRADED" : "STARTING",
+                jvmStartMillis, now - jvmStartMillis, booted, ready, readyMillis,
+                bundles, components, statuses, inactive);
+    }
+
+    /** The agent's configuration: every PID of ours with its properties (secrets masked). */
+    public Map<String, Map<String, Object>> configuration() {
+        Map<String, Map<String, Object>> result = new TreeMap<>();
+        try {
+            Configuration[] configs = configAdmin.listConfigurations(null);
+            if (configs == null) {
+                return result;
+            }
+            for (Configuration c : configs) {
+                if (!c.getPid().startsWith(CONFIG_PREFIX) || c.getProperties() == null) {
+                    continue;
+                }
+                Map<String, Object> props = new LinkedHashMap<>();
+                var keys = c.getProperties().keys();
+                List<String> names = new ArrayList<>();
+                while (keys.hasMoreElements()) {
+                    names.add(keys.nextElement());
+                }
+                names.sort(null);
+                for (String key : names) {
+                    if (key.startsWith("service.") || key.startsWith("felix.") || key.startsWith("component.")) {
+                        continue;
+                    }
+                    Object value = c.getProperties().get(key);
+                    props.put(key, key.toLowerCase().contains("password") || key.toLowerCase().contains("token")
+                            ? "***" : value);
+                }
+                result.put(c.getPid(), props);
+            }
+        } catch (Exception e) {
+            LOG.warn("Cannot read the agent's configuration: {}", e.toString());
+        }
+        return result;
+    }
+
+    private static String componentProblem(ComponentConfigurationDTO c) {
+        switch (c.state) {
+            case ComponentConfigurationDTO.ACTIVE:
+            case ComponentConfigurationDTO.SATISFIED:
+                return "";
+            case ComponentConfigurationDTO.UNSATISFIED_REFERENCE:
+                List<String> missing = new ArrayList<>();
+                for (UnsatisfiedReferenceDTO r : c.unsatisfiedReferences) {
+                    missing.add(r.name);
+                }
+                return "waiting for " + String.join(", ", missing);
+            case ComponentConfigurationDTO.FAILED_ACTIVATION:
+                String failure = c.failure == null ? "" : c.failure.lines().findFirst().orElse("");
+                return "failed to activate: " + failure;
+            default:
+                return componentState(c.state);
+        }
+    }
+
+    private static String componentState(int state) {
+        switch (state) {
+            case ComponentConfigurationDTO.ACTIVE: return "ACTIVE";
+            case ComponentConfigurationDTO.SATISFIED: return "SATISFIED";
+            case ComponentConfigurationDTO.UNSATISFIED_REFERENCE: return "UNSATISFIED_REFERENCE";
+            case ComponentConfigurationDTO.UNSATISFIED_CONFIGURATION: return "UNSATISFIED_CONFIGURATION";
+            case ComponentConfigurationDTO.FAILED_ACTIVATION: return "FAILED_ACTIVATION";
+            default: return "UNKNOWN(" + state + ")";
+        }
+    }
+
+    private static String bundleState(int state) {
+        switch (state) {
+            case Bundle.ACTIVE: return "ACTIVE";
+            case Bundle.RESOLVED: return "RESOLVED";
+            case Bundle.INSTALLED: return "INSTALLED";
+            case Bundle.STARTING: return "STARTING";
+            case Bundle.STOPPING: return "STOPPING";
+            default: return "UNINSTALLED";
+        }
+    }
+}
