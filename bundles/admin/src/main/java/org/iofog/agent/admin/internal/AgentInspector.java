@@ -215,8 +215,7 @@ public final class AgentInspector {
                         continue;
                     }
                     Object value = c.getProperties().get(key);
-                    props.put(key, key.toLowerCase().contains("password") || key.toLowerCase().contains("token")
-                            ? "***" : value);
+                    props.put(key, isSecret(key) ? "***" : value);
                 }
                 result.put(c.getPid(), props);
             }
@@ -224,6 +223,12 @@ public final class AgentInspector {
             LOG.warn("Cannot read the agent's configuration: {}", e.toString());
         }
         return result;
+    }
+
+    /** Passwords and tokens never leave the agent; paths to them (tokenFile) may. */
+    static boolean isSecret(String key) {
+        String k = key.toLowerCase(java.util.Locale.ROOT);
+        return k.contains("password") || k.contains("secret") || k.endsWith("token");
     }
 
     private static String componentProblem(ComponentConfigurationDTO c) {

@@ -1,5 +1,7 @@
 package org.iofog.agent.api.status;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -14,6 +16,7 @@ public record SubsystemStatus(String subsystem, HealthState state, String detail
 
     public SubsystemStatus {
         detail = detail == null ? "" : detail;
-        figures = figures == null ? Map.of() : Map.copyOf(figures);
+        // Kept in the subsystem's order: operators read them as written.
+        figures = figures == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(figures));
     }
 }

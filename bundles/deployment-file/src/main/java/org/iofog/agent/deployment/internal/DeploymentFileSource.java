@@ -12,6 +12,7 @@ import java.nio.file.WatchService;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -218,9 +219,9 @@ public final class DeploymentFileSource implements DesiredStateSource, Subsystem
     public SubsystemStatus status() {
         DesiredState state = current;
         String why = rejection;
-        Map<String, Object> figures = Map.of(
-                "microservices", state.microservices().size(),
-                "revision", state.revision());
+        Map<String, Object> figures = new LinkedHashMap<>();
+        figures.put("microservices", state.microservices().size());
+        figures.put("revision", state.revision());
         if (why != null) {
             return new SubsystemStatus("deployment-file", HealthState.DEGRADED,
                     file + " rejected (" + why + "); running the last good state", figures);

@@ -2,23 +2,33 @@ package org.iofog.agent.admin.internal.shell;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.karaf.shell.api.action.Argument;
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
-@Command(scope = "iofog", name = "config", description = "Changes the agent's configuration with the iofog-agent flags, e.g. iofog:config -a http://host:51121/api/v3/")
+@Command(scope = "iofog", name = "config",
+        description = "Changes the agent's configuration live, with the flags of iofog-agent config")
 @Service
 public class ConfigCommand extends IofogCommand {
 
-    // The flags are ioFog's (-a, -ac, ...), passed through raw so console and CLI parse them alike.
-    @Argument(name = "flags", description = "flag value pairs", multiValued = true, required = true)
-    List<String> flags;
+    @Option(name = "-a", description = "controller URL, e.g. http://host:51121/api/v3/")
+    String controllerUrl;
+
+    @Option(name = "-ac", description = "controller certificate file")
+    String controllerCert;
 
     @Override
     public Object execute() {
-        List<String> args = new ArrayList<>();
-        args.add("config");
-        args.addAll(flags);
+        List<String> args = new ArrayList<>(List.of("config"));
+        flag(args, "-a", controllerUrl);
+        flag(args, "-ac", controllerCert);
         return run(args);
+    }
+
+    private static void flag(List<String> args, String flag, String value) {
+        if (value != null) {
+            args.add(flag);
+            args.add(value);
+        }
     }
 }

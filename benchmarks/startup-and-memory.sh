@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The standing budgets: time from start to "all components active", and the agent's
+# resident memory after 60 s idle. Run after a build (scripts/run-tests.sh or
+# mvn install). Prints a small table; uses a scratch copy of the distribution.
+#
+#   benchmarks/startup-and-memory.sh [idle seconds, default 60]
+#
+# "Ready" is the agent's own log line, written when every bundle and DS component of
+# ours is active and Karaf's boot features are installed; the wall time is measured
+# here from the moment bin/karaf is launched until that line appears.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+idle=${1:-60}
+
+tarball=$(ls karaf-assembly/target/iofog-agent-*.tar.gz)
+scratch=$(mktemp -d)
+cleanup() {
+    pkill -f "karaf.base=$scratch" 2>/dev/null || true
+    while pgrep -f "karaf.base=$scratch" >/dev/null; do sleep 0.2; done
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+tar xzf "$tarball" -C "$scratch"
+home=$(ls -d "$scratch"/iofog-agent-*)
+# Free ports so a running agent on this machine does not interfere.
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sed -i "s/^port = .*/port = $(port)/" "$home/etc/org.iofog.agent.admin.cfg"
+sed -i "s/^sshPort *=.*/sshPort = $(port)/" "$home/etc/org.apache.karaf.shell.cfg"
+
+readies() { local n; n=$(grep -c 'ioFog agent ready' "$home/log/karaf.log" 2>/dev/null) || true; echo "${n:-0}"; }
+
+boot() {
+    local before launched ready_line
+    before=$(readies)
+    launched=$(date +%s%N)
+    "$home/bin/karaf" server >"$scratch/console.out" 2>&1 &
+    for _ in $(seq 1 1500); do
+        [ "$(readies)" -gt "${before:-0}" ] && break
+        sleep 0.02
+    done
+    ready_line=$(grep 'ioFog agent ready' "$home/log/karaf.log" | tail -1)
+    echo "$(( ($(date +%s%N) - launched) / 1000000 )) $(echo "$ready_line" | sed -n 's/.* \([0-9]*\) ms after JVM start.*/\1/p')"
+}
+
+read -r first_wall first_jvm < <(boot)
+"$home/bin/stop" >/dev/null 2>&1
+while pgrep -f "karaf.base=$home" >/dev/null; do sleep 0.2; done
+read -r second_wall second_jvm < <(boot)
+pid=$(pgrep -f "karaf.base=$home")
+sleep "$idle"
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+printf '%-44s %10s\n' "measure" "value"
+printf '%-44s %8s ms\n' "first start (fresh unpack) to ready, wall" "$first_wall"
+printf '%-44s %8s ms\n' "first start, JVM start to ready" "$first_jvm"
+printf '%-44s %8s ms\n' "restart to ready, wall" "$second_wall"
+printf '%-44s %8s ms\n' "restart, JVM start to ready" "$second_jvm"
+printf '%-44s %8s MB\n' "RSS after ${idle} s idle" "$(( rss_kb / 1024 ))"

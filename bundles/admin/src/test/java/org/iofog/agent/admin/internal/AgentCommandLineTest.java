@@ -1,0 +1,57 @@
+package org.iofog.agent.admin.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentCommandLineTest {
+
+    @Test
+    void controllerUrlMustBeHttpWithAHostAndEndsWithASlash() {
+        assertThat(AgentCommandLine.controllerUrl("http://ctrl:51121/api/v3")).isEqualTo("http://ctrl:51121/api/v3/");
+        assertThat(AgentCommandLine.controllerUrl(" https://ctrl/api/v3/ ")).isEqualTo("https://ctrl/api/v3/");
+        assertThatThrownBy(() -> AgentCommandLine.controllerUrl("ftp://ctrl/")).hasMessageContaining("http://");
+        assertThatThrownBy(() -> AgentCommandLine.controllerUrl("ctrl:51121")).hasMessageContaining("http://");
+        assertThatThrownBy(() -> AgentCommandLine.controllerUrl("http:///api/v3/")).hasMessageContaining("no host");
+        assertThatThrownBy(() -> AgentCommandLine.controllerUrl("http://bad host/")).hasMessageContaining("not a URL");
+    }
+
+    @Test
+    void certificateMustBeAReadableFile(@TempDir Path dir) throws Exception {
+        Path cert = Files.writeString(dir.resolve("ctrl.crt"), "-----BEGIN CERTIFICATE-----");
+        assertThat(AgentCommandLine.existingFile(cert.toString())).isEqualTo(cert.toAbsolutePath().toString());
+        assertThatThrownBy(() -> AgentCommandLine.existingFile(dir.resolve("missing.crt").toString()))
+                .hasMessageContaining("no readable file");
+        assertThatThrownBy(() -> AgentCommandLine.existingFile(dir.toString())).hasMessageContaining("no readable file");
+    }
+
+    @Test
+    void theAdminListenerTakesArgsOrTheReferenceAgentsCommandString() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        assertThat(AdminListener.arguments(json.readTree("{\"args\":[\"config\",\"-a\",\"http://x/\"]}")))
+                .containsExactly("config", "-a", "http://x/");
+        assertThat(AdminListener.arguments(json.readTree("{\"command\":\"  config  -a http://x/ \"}")))
+                .containsExactly("config", "-a", "http://x/");
+        assertThatThrownBy(() -> AdminListener.arguments(json.readTree("[]"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> AdminListener.arguments(json.readTree("{\"cmd\":1}"))).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void secretsAreMaskedButPathsToThemAreNot() {
+        assertThat(AgentInspector.isSecret("password")).isTrue();
+        assertThat(AgentInspector.isSecret("registryPassword")).isTrue();
+        assertThat(AgentInspector.isSecret("accessToken")).isTrue();
+        assertThat(AgentInspector.isSecret("tokenFile")).isFalse();
+        assertThat(AgentInspector.isSecret("controllerUrl")).isFalse();
+    }
+
+    @Test
+    void durationsReadLikeTheReferenceAgents() {
+        assertThat(AgentCommandLine.formatDuration(java.time.Duration.ofSeconds(90061))).isEqualTo("1d 1h 1m 1s");
+    }
+}

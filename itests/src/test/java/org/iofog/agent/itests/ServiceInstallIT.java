@@ -1,0 +1,231 @@
+package org.iofog.agent.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+/**
+ * The operator's path: unpack the tarball as /opt/iofog-agent (under a scratch root, so a
+ * real install on this machine is never touched), register the service, check the unit
+ * with systemd-analyze, start the agent the way the unit does, and drive it with
+ * bin/iofog-agent.
+ */
+public class ServiceInstallIT {
+
+    private Path root;
+    private Path home;
+    private Path unitDir;
+    private Path dataDir;
+    private Path logDir;
+    private Process agent;
+    private int sshPort;
+
+    @Before
+    public void unpackAndInstall() throws Exception {
+        root = Files.createTempDirectory("iofog-install");
+        Path opt = Files.createDirectories(root.resolve("opt"));
+        run(opt, 60, "tar", "xzf", System.getProperty("distribution.tarball"), "-C", opt.toString());
+        home = opt.resolve("iofog-agent");
+        Files.move(opt.resolve("iofog-agent-" + System.getProperty("project.version")), home);
+        unitDir = root.resolve("etc/systemd/system");
+        dataDir = root.resolve("var/lib/iofog-agent");
+        logDir = root.resolve("var/log/iofog-agent");
+
+        // Free ports, so this agent never collides with another one on the machine.
+        replaceLine(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(freePort()));
+        sshPort = freePort();
+        replaceLine(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(sshPort));
+
+        Result install = run(home, 60, "bin/iofog-service", "install", "--data", dataDir.toString(),
+                "--log", logDir.toString(), "--unit-dir", unitDir.toString());
+        assertEquals(install.toString(), 0, install.exit);
+    }
+
+    @After
+    public void stopAndRemove() throws Exception {
+        if (agent != null && agent.isAlive()) {
+            agent.destroy();
+            if (!agent.waitFor(30, TimeUnit.SECONDS)) {
+                agent.destroyForcibly();
+            }
+        }
+        if (root != null) {
+            run(root, 60, "rm", "-rf", root.toString());
+        }
+    }
+
+    @Test
+    public void installedServiceRunsAndAnswersTheCli() throws Exception {
+        Path unit = unitDir.resolve("iofog-agent.service");
+        String unitText = Files.readString(unit);
+        assertTrue(unitText, unitText.contains("ExecStart=" + home + "/bin/karaf server"));
+        assertTrue(unitText, unitText.contains("Restart=on-failure"));
+
+        Result verify = run(root, 120, "systemd-analyze", "verify", unit.toString());
+        assertEquals("systemd-analyze verify: " + verify, 0, verify.exit);
+
+        String env = Files.readString(home.resolve("etc/iofog-agent.env"));
+        assertTrue(env, env.contains("IOFOG_DATA=" + dataDir));
+        assertTrue(env, env.contains("KARAF_LOG=" + logDir));
+
+        // No agent yet: the CLI says so with exit code 2.
+        assertEquals(2, cli("status").exit);
+
+        agent = startAsTheUnitDoes(unitText);
+        long started = System.nanoTime();
+        Result status = awaitCli(60, "status");
+        long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertEquals(status.toString(), 0, status.exit);
+        assertTrue(status.out, status.out.contains("ioFog daemon                : RUNNING"));
+        System.out.println("Service-installed agent answered 'status' with exit 0 " + readyMillis + " ms after start");
+
+        Path token = dataDir.resolve("admin.token");
+        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+                Files.getPosixFilePermissions(token));
+        assertTrue("karaf.log in the configured log directory", Files.exists(logDir.resolve("karaf.log")));
+        // Karaf's SSH server starts beside our bundles, not before them: give it a moment.
+        long sshDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (listeners(sshPort).isEmpty() && System.nanoTime() < sshDeadline) {
+            Thread.sleep(100);
+        }
+        List<String> sshListeners = listeners(sshPort);
+        assertFalse("ssh listens", sshListeners.isEmpty());
+        assertTrue("ssh listens on loopback only: " + sshListeners,
+                sshListeners.stream().allMatch(a -> a.equals("0100007F") || a.equals("0000000000000000FFFF00000100007F") || a.equals("00000000000000000000000001000000")));
+
+        Result version = cli("version");
+        assertEquals(0, version.exit);
+        assertTrue(version.out, version.out.contains("ioFog Agent " + System.getProperty("project.version")));
+        assertEquals(0, cli("info").exit);
+        assertEquals(0, cli("help").exit);
+
+        Result bad = cli("config", "-a", "ftp://nowhere");
+        assertEquals(1, bad.exit);
+        assertEquals("one clear line: " + bad.err, 1, bad.err.strip().lines().count());
+        assertTrue(bad.err, bad.err.contains("-a"));
+        assertEquals(1, cli("no-such-command").exit);
+
+        Result set = cli("config", "-a", "https://controller.example/api/v3/");
+        assertEquals(set.toString(), 0, set.exit);
+        assertTrue(cli("info").out.contains("https://controller.example/api/v3/"));
+
+        // ExecStop, as systemd would run it.
+        Result stop = run(home, 60, "bin/stop");
+        assertEquals(stop.toString(), 0, stop.exit);
+        assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, cli("status").exit);
+
+        Result uninstall = run(home, 60, "bin/iofog-service", "uninstall", "--unit-dir", unitDir.toString());
+        assertEquals(uninstall.toString(), 0, uninstall.exit);
+        assertFalse(Files.exists(unit));
+    }
+
+    private Process startAsTheUnitDoes(String unitText) throws IOException {
+        Matcher exec = Pattern.compile("(?m)^ExecStart=(.*)$").matcher(unitText);
+        assertTrue(exec.find());
+        List<String> command = new ArrayList<>(List.of(exec.group(1).split(" ")));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(home.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(root.resolve("agent.out").toFile());
+        return pb.start();
+    }
+
+    private Result awaitCli(long seconds, String... args) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        Result last;
+        do {
+            last = cli(args);
+            if (last.exit == 0) {
+                return last;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        return last;
+    }
+
+    private Result cli(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(home.resolve("bin/iofog-agent").toString()));
+        command.addAll(List.of(args));
+        return run(home, 60, command.toArray(new String[0]));
+    }
+
+    /** Hex addresses listening on the port, from /proc/net/tcp{,6} (state 0A); 0100007F is 127.0.0.1. */
+    private static List<String> listeners(int port) throws IOException {
+        String hexPort = String.format(":%04X", port);
+        List<String> addresses = new ArrayList<>();
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 3 && f[1].endsWith(hexPort) && f[3].equals("0A")) {
+                    addresses.add(f[1].substring(0, f[1].indexOf(':')));
+                }
+            }
+        }
+        return addresses;
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void replaceLine(Path file, String key, String value) throws IOException {
+        List<String> lines = new ArrayList<>();
+        boolean replaced = false;
+        for (String line : Files.readAllLines(file)) {
+            if (line.matches("\\s*" + Pattern.quote(key) + "\\s*=.*")) {
+                lines.add(key + " = " + value);
+                replaced = true;
+            } else {
+                lines.add(line);
+            }
+        }
+        if (!replaced) {
+            lines.add(key + " = " + value);
+        }
+        Files.write(file, lines);
+    }
+
+    record Result(int exit, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\nstdout: " + out + "\nstderr: " + err;
+        }
+    }
+
+    static Result run(Path dir, long timeoutSeconds, String... command) throws Exception {
+        File out = File.createTempFile("iofog-cmd", ".out");
+        File err = File.createTempFile("iofog-cmd", ".err");
+        try {
+            Process p = new ProcessBuilder(command).directory(dir.toFile())
+                    .redirectOutput(out).redirectError(err).start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s");
+            }
+            return new Result(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
+                    Files.readString(err.toPath(), StandardCharsets.UTF_8));
+        } finally {
+            out.delete();
+            err.delete();
+        }
+    }
+}
