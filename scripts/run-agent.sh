@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/prerequisites.sh
+# The image builds and their tests need a Docker engine.
+scripts/docker-engine.sh
 mvn -B -q install -DskipTests
 
 tarball=$(ls karaf-assembly/target/iofog-agent-*.tar.gz)

@@ -65,7 +65,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
             }
         }
         assertTrue("expected every subsystem's feature, got " + ours, ours.containsAll(List.of(
-                "iofog-agent", "iofog-api", "iofog-deployment-file", "iofog-controller-client",
+                "iofog-agent", "iofog-api", "iofog-sdk", "iofog-deployment-file", "iofog-controller-client",
                 "iofog-container-manager", "iofog-message-router", "iofog-resource-enforcer",
                 "iofog-local-api", "iofog-admin")));
     }
