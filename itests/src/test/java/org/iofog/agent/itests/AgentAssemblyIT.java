@@ -81,7 +81,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
                 "org.iofog.agent.deployment.internal.DeploymentFileSource",
                 "org.iofog.agent.controller.internal.ControllerClient",
                 "org.iofog.agent.containers.internal.ContainerManager",
-                "org.iofog.agent.router.internal.MessageRouter",
+                "org.iofog.agent.router.internal.DurableMessageRouter",
                 "org.iofog.agent.resources.internal.ResourceEnforcer",
                 "org.iofog.agent.localapi.internal.LocalApiServer",
                 "org.iofog.agent.admin.internal.AdminListener")));
@@ -96,7 +96,8 @@ public class AgentAssemblyIT extends AgentTestSupport {
         String status = console("iofog:status");
         assertTrue(status, status.contains("ioFog daemon                : RUNNING"));
         assertTrue(status, status.matches("(?s).*DS components\\s+: (\\d+) of \\1 active.*"));
-        assertTrue(status, status.contains("message-router            : NOT_IMPLEMENTED"));
+        assertTrue(status, status.contains("message-router            : RUNNING"));
+        assertTrue(status, status.contains("container-manager         : NOT_IMPLEMENTED"));
         assertTrue(status, status.contains("deployment-file           : RUNNING"));
 
         String version = console("iofog:version");
@@ -148,7 +149,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
     public void aSubsystemBundleUpdatesLiveWithoutRefreshingTheOthers() throws Exception {
         await("agent ready", 30, () -> inactiveComponents().isEmpty());
         Bundle router = ourBundle("org.iofog.agent.router");
-        long routerComponentBefore = componentId("org.iofog.agent.router.internal.MessageRouter");
+        long routerComponentBefore = componentId("org.iofog.agent.router.internal.DurableMessageRouter");
 
         Map<Long, Integer> othersBefore = new HashMap<>();
         for (Bundle b : bundleContext.getBundles()) {
@@ -168,7 +169,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
             console("bundle:update " + router.getBundleId());
             await("router active again with a new component", 30, () -> router.getState() == Bundle.ACTIVE
                     && inactiveComponents().isEmpty()
-                    && componentId("org.iofog.agent.router.internal.MessageRouter") != routerComponentBefore);
+                    && componentId("org.iofog.agent.router.internal.DurableMessageRouter") != routerComponentBefore);
         } finally {
             bundleContext.removeBundleListener(listener);
         }

@@ -1,0 +1,65 @@
+package org.iofog.agent.api.messaging;
+
+import java.util.Collection;
+import java.util.List;
+import org.iofog.sdk.message.IoMessage;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * Durable, ordered, authorized delivery of ioMessages along the routes of the desired
+ * state. A message goes only to the receivers its publisher's routes name and whose
+ * declared types it matches; each receiver gets it at least once, in publisher order.
+ */
+@ProviderType
+public interface MessageRouter {
+
+    /**
+     * Accepts a message from an authenticated publisher. The router stamps what the
+     * sender must not choose (id, timestamp, publisher, and the per-publisher sequence in
+     * chainposition) and returns the stamped message once it is durable: in the OS page
+     * cache by default, on disk when the router runs with fsync. The returned message is
+     * the publisher's receipt.
+     *
+     * @param publisher the authenticated sender; the message's own publisher field is ignored
+     */
+    IoMessage publish(String publisher, IoMessage message) throws RouterException;
+
+    /**
+     * Publishes a message whose publisher is kept as given: for a relay the operator
+     * marked (a microservice on another node reaches this one through it).
+     */
+    IoMessage relay(IoMessage message) throws RouterException;
+
+    /**
+     * Switches a receiver to push delivery: up to {@code window} messages are handed to
+     * {@code sink} before the first is acknowledged. What was not acknowledged when the
+     * subscription closes is delivered again to the next one (or by {@link #next}).
+     * A new subscription for the same receiver replaces the old one.
+     */
+    Subscription subscribe(String receiver, int window, MessageSink sink);
+
+    /**
+     * Pull delivery: up to {@code max} messages queued for the receiver, from the oldest
+     * not yet acknowledged. They stay queued until {@link Pulled#commit()} (call it once
+     * the response carrying them was written). Empty while the receiver has a push
+     * subscription.
+     */
+    Pulled next(String receiver, int max);
+
+    /**
+     * Archived messages of {@code publishers} with timestamps in [from, to], oldest first,
+     * limited to publishers whose routes include {@code asker}.
+     */
+    List<IoMessage> query(String asker, long fromMillis, long toMillis, Collection<String> publishers, int limit);
+
+    /** Counters for status reports and metrics. */
+    RouterStatistics statistics();
+
+    /** Messages returned by {@link #next}, and how to acknowledge them. */
+    interface Pulled {
+        List<IoMessage> messages();
+
+        /** Acknowledges these messages; without it they are returned again. */
+        void commit();
+    }
+}

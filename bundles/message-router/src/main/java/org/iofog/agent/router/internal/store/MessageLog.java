@@ -1,0 +1,300 @@
+package org.iofog.agent.router.internal.store;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * The append-only log of every accepted message, in segment files of a fixed size
+ * ({@code 00000000000000000042.log}). A record is
+ * {@code [int length][int crc32c][long timestamp][length bytes of encoded ioMessage]};
+ * a zero length marks the end of a segment's records. A record's position is
+ * {@code segment << 32 | offset}, never 0.
+ * <p>
+ * Only the segment being written and the one last read stay mapped. After a crash the
+ * last segment is scanned and cut at the first record that is incomplete or fails its
+ * CRC: such a record was never acknowledged to its publisher.
+ */
+final class MessageLog implements AutoCloseable {
+
+    static final int HEADER = 16;
+    private static final int RECORD_HEADER = 4 + 4 + 8;
+
+    /** What the log knows about each segment without reading it. */
+    static final class SegmentInfo {
+        final long number;
+        final Path path;
+        long minTimestamp = Long.MAX_VALUE;
+        long maxTimestamp = Long.MIN_VALUE;
+        int end = HEADER;
+
+        SegmentInfo(long number, Path path) {
+            this.number = number;
+            this.path = path;
+        }
+    }
+
+    private final Path directory;
+    private final int segmentBytes;
+    private final TreeMap<Long, SegmentInfo> segments = new TreeMap<>();
+    private final CRC32C crc = new CRC32C();
+    private MappedFile writing;
+    private SegmentInfo writingInfo;
+    private MappedFile reading;
+    private long readingNumber = -1;
+    private boolean dirty;
+
+    MessageLog(Path directory, int segmentBytes) throws IOException {
+        this.directory = Files.createDirectories(directory);
+        this.segmentBytes = segmentBytes;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.log")) {
+            for (Path f : files) {
+                long n = Long.parseLong(f.getFileName().toString().replace(".log", ""));
+                segments.put(n, new SegmentInfo(n, f));
+            }
+        }
+        if (segments.isEmpty()) {
+            roll(0);
+        } else {
+            for (SegmentInfo info : segments.values()) {
+                scan(info, info.number == segments.lastKey());
+            }
+            writingInfo = segments.lastEntry().getValue();
+            writing = MappedFile.open(writingInfo.path, segmentBytes);
+        }
+    }
+
+    /**
+     * Where a record of {@code length} bytes will go (starting a new segment if needed). The
+     * caller writes everything that refers to the record first and the record itself last,
+     * with {@link #write}: a record in the log is the commit point of a publish.
+     */
+    long reserve(int length) throws IOException {
+        int needed = RECORD_HEADER + length;
+        if (needed > segmentBytes - HEADER - 4) {
+            throw new IOException("message of " + length + " bytes is larger than a log segment ("
+                    + segmentBytes + " bytes)");
+        }
+        if (writingInfo.end + needed + 4 > segmentBytes) {
+            roll(writingInfo.number + 1);
+        }
+        return (writingInfo.number << 32) | writingInfo.end;
+    }
+
+    /** Writes the record reserved at {@code position} (which must be the end of the log). */
+    void write(long position, byte[] message, long timestamp) {
+        int offset = (int) position;
+        ByteBuffer b = writing.buffer;
+        crc.reset();
+        crc.update(message, 0, message.length);
+        // Length last: a reader that sees a non-zero length sees a complete record.
+        b.putInt(offset + 4, (int) crc.getValue());
+        b.putLong(offset + 8, timestamp);
+        b.put(offset + RECORD_HEADER, message);
+        b.putInt(offset, message.length);
+        writingInfo.end = offset + RECORD_HEADER + message.length;
+        writingInfo.minTimestamp = Math.min(writingInfo.minTimestamp, timestamp);
+        writingInfo.maxTimestamp = Math.max(writingInfo.maxTimestamp, timestamp);
+        dirty = true;
+    }
+
+    /** Appends one encoded message; returns its position. */
+    long append(byte[] message, long timestamp) throws IOException {
+        long position = reserve(message.length);
+        write(position, message, timestamp);
+        return position;
+    }
+
+    /** The position the next record will have if it fits in the current segment: everything before it is in the log. */
+    long endPosition() {
+        return (writingInfo.number << 32) | writingInfo.end;
+    }
+
+    /** The encoded message at a position, or null if its segment was deleted to respect the disk budget. */
+    byte[] read(long position) throws IOException {
+        long number = position >>> 32;
+        int offset = (int) position;
+        ByteBuffer b = segmentFor(number);
+        if (b == null) {
+            return null;
+        }
+        int length = b.getInt(offset);
+        byte[] message = new byte[length];
+        b.get(offset + RECORD_HEADER, message);
+        return message;
+    }
+
+    private ByteBuffer segmentFor(long number) throws IOException {
+        if (number == writingInfo.number) {
+            return writing.buffer;
+        }
+        if (number != readingNumber) {
+            SegmentInfo info = segments.get(number);
+            if (info == null) {
+                return null;
+            }
+            if (reading != null) {
+                reading.close();
+            }
+            reading = MappedFile.open(info.path, segmentBytes);
+            readingNumber = number;
+        }
+        return reading.buffer;
+    }
+
+    /** Calls back with each record's position and bytes, in segments that may hold [from, to]. */
+    void scanTimeWindow(long from, long to, RecordVisitor visitor) throws IOException {
+        for (SegmentInfo info : new ArrayList<>(segments.values())) {
+            if (info.maxTimestamp < from || info.minTimestamp > to) {
+                continue;
+            }
+            ByteBuffer b = segmentFor(info.number);
+            int offset = HEADER;
+            while (offset < info.end) {
+                int length = b.getInt(offset);
+                long ts = b.getLong(offset + 8);
+                if (ts >= from && ts <= to) {
+                    byte[] message = new byte[length];
+                    b.get(offset + RECORD_HEADER, message);
+                    if (!visitor.visit((info.number << 32) | offset, message)) {
+                        return;
+                    }
+                }
+                offset += RECORD_HEADER + length;
+            }
+        }
+    }
+
+    /** Visits records after the given position (for recovering state written after a checkpoint). */
+    void scanFrom(long afterSegment, RecordVisitor visitor) throws IOException {
+        for (SegmentInfo info : new ArrayList<>(segments.tailMap(afterSegment, false).values())) {
+            ByteBuffer b = segmentFor(info.number);
+            for (int offset = HEADER; offset < info.end; ) {
+                int length = b.getInt(offset);
+                byte[] message = new byte[length];
+                b.get(offset + RECORD_HEADER, message);
+                visitor.visit((info.number << 32) | offset, message);
+                offset += RECORD_HEADER + length;
+            }
+        }
+    }
+
+    @FunctionalInterface
+    interface RecordVisitor {
+        /** Returns false to stop. */
+        boolean visit(long position, byte[] message) throws IOException;
+    }
+
+    /** Forces everything written to disk (fsync mode). */
+    void force() {
+        if (dirty) {
+            writing.force();
+            dirty = false;
+        }
+    }
+
+    long currentSegment() {
+        return writingInfo.number;
+    }
+
+    long sizeBytes() {
+        long total = 0;
+        for (SegmentInfo info : segments.values()) {
+            total += info.number == writingInfo.number ? info.end : segmentBytes;
+        }
+        return total;
+    }
+
+    int segmentCount() {
+        return segments.size();
+    }
+
+    long oldestSegment() {
+        return segments.firstKey();
+    }
+
+    /** Deletes the oldest sealed segment; returns false if only the one being written is left. */
+    boolean deleteOldest() throws IOException {
+        if (segments.size() <= 1) {
+            return false;
+        }
+        SegmentInfo oldest = segments.pollFirstEntry().getValue();
+        if (readingNumber == oldest.number) {
+            reading.close();
+            reading = null;
+            readingNumber = -1;
+        }
+        Files.deleteIfExists(oldest.path);
+        return true;
+    }
+
+    private void roll(long number) throws IOException {
+        if (writing != null) {
+            writing.force(); // a sealed segment is complete on disk
+            writing.close();
+        }
+        Path path = directory.resolve(String.format("%020d.log", number));
+        SegmentInfo info = new SegmentInfo(number, path);
+        writing = MappedFile.open(path, segmentBytes);
+        writing.buffer.putLong(0, 0x696f466f674c6f67L); // "ioFogLog"
+        writing.buffer.putLong(8, number);
+        writingInfo = info;
+        segments.put(number, info);
+    }
+
+    /** Finds a segment's end and time range; for the last one, cuts a torn record. */
+    private void scan(SegmentInfo info, boolean last) throws IOException {
+        try (MappedFile f = MappedFile.open(info.path, segmentBytes)) {
+            ByteBuffer b = f.buffer;
+            int offset = HEADER;
+            while (offset + RECORD_HEADER <= segmentBytes) {
+                int length = b.getInt(offset);
+                if (length <= 0 || offset + RECORD_HEADER + length > segmentBytes) {
+                    break;
+                }
+                if (last) {
+                    byte[] message = new byte[length];
+                    b.get(offset + RECORD_HEADER, message);
+                    crc.reset();
+                    crc.update(message, 0, message.length);
+                    if ((int) crc.getValue() != b.getInt(offset + 4)) {
+                        break;
+                    }
+                }
+                long ts = b.getLong(offset + 8);
+                info.minTimestamp = Math.min(info.minTimestamp, ts);
+                info.maxTimestamp = Math.max(info.maxTimestamp, ts);
+                offset += RECORD_HEADER + length;
+            }
+            if (last) {
+                // Zero what follows, so a torn record is not mistaken for data later.
+                for (int i = offset; i < Math.min(offset + RECORD_HEADER, segmentBytes); i++) {
+                    b.put(i, (byte) 0);
+                }
+            }
+            info.end = offset;
+        }
+    }
+
+    Map<Long, SegmentInfo> segments() {
+        return segments;
+    }
+
+    @Override
+    public void close() {
+        if (writing != null) {
+            writing.force();
+            writing.close();
+        }
+        if (reading != null) {
+            reading.close();
+        }
+    }
+}

@@ -1,0 +1,658 @@
+package org.iofog.agent.router.internal.store;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.iofog.agent.api.messaging.MessageRouter;
+import org.iofog.agent.api.messaging.MessageSink;
+import org.iofog.agent.api.messaging.RouterException;
+import org.iofog.agent.api.messaging.RouterStatistics;
+import org.iofog.agent.api.messaging.Subscription;
+import org.iofog.sdk.message.InvalidIoMessageException;
+import org.iofog.sdk.message.IoMessage;
+import org.iofog.sdk.message.IoMessageCodec;
+
+/**
+ * The durable router: the {@link MessageLog} of every accepted message, one
+ * {@link ReceiverQueue} per receiver, the per-publisher sequences, and delivery (push
+ * with a window and positional acknowledgements, or pull with commit). Plain Java, no
+ * OSGi: the component wraps it, tests and benchmarks use it directly.
+ * <p>
+ * Locks, always taken in this order: {@code publishLock} (one publish at a time, so a
+ * publisher's sequence order is its order in every queue), then a queue's monitor, then
+ * the log's monitor. Nothing holds the log's monitor while taking another.
+ */
+public final class MessageStore implements MessageRouter, AutoCloseable {
+
+    /** Settings; {@link #defaults()} are what the component ships. */
+    public record Options(int segmentBytes, long diskLimitBytes, long maxBacklogPerReceiver, boolean fsync) {
+        public static Options defaults() {
+            return new Options(8 << 20, 50L << 30, 10_000_000L, false);
+        }
+    }
+
+    private static final int RECENT = 1024;
+    private static final int LATENCY_SAMPLES = 4096;
+
+    private final Path directory;
+    private final Options options;
+    private final MessageLog log;
+    private final Map<String, ReceiverQueue> queues = new ConcurrentHashMap<>();
+    private final Map<String, Long> sequences = new HashMap<>();
+    private final Object publishLock = new Object();
+    private volatile Routing routing = Routing.NONE;
+    private long checkpointedSegment = -1;
+    private long nextSubscriptionId = 1;
+    private volatile boolean closed;
+
+    private final LongAdder processed = new LongAdder();
+    private final Map<String, LongAdder> perPublisher = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> dropped = new ConcurrentHashMap<>();
+    private final long[] latencies = new long[LATENCY_SAMPLES];
+    private final AtomicLong latencyCount = new AtomicLong();
+    private final long[] speedSamples = new long[11];
+    private final long[] speedTimes = new long[11];
+    private int speedIndex;
+
+    private final Syncer syncer;
+
+    public MessageStore(Path directory, Options options) throws IOException {
+        this.directory = Files.createDirectories(directory);
+        this.options = options;
+        this.log = new MessageLog(directory.resolve("log"), options.segmentBytes());
+        recoverSequences();
+        Path receivers = Files.createDirectories(directory.resolve("receivers"));
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(receivers)) {
+            for (Path d : dirs) {
+                Path name = d.resolve("receiver");
+                if (Files.exists(name)) {
+                    String receiver = Files.readString(name);
+                    queues.put(receiver, new ReceiverQueue(receiver, d, fileBytes(), log.endPosition()));
+                }
+            }
+        }
+        this.syncer = options.fsync() ? new Syncer() : null;
+    }
+
+    private int fileBytes() {
+        return Math.max(4096, options.segmentBytes() / 8);
+    }
+
+    public void updateRouting(Routing next) {
+        routing = next;
+        // A removed route stops delivery at once: receivers skip what became unrouted.
+        for (ReceiverQueue q : queues.values()) {
+            synchronized (q) {
+                pump(q);
+            }
+        }
+    }
+
+    public Routing routing() {
+        return routing;
+    }
+
+    // ---- publishing ----
+
+    @Override
+    public IoMessage publish(String publisher, IoMessage message) throws RouterException {
+        return accept(message.toBuilder().publisher(publisher).build());
+    }
+
+    @Override
+    public IoMessage relay(IoMessage message) throws RouterException {
+        return accept(message);
+    }
+
+    private IoMessage accept(IoMessage message) throws RouterException {
+        String publisher = message.publisher();
+        IoMessage stamped;
+        long ticket = 0;
+        synchronized (publishLock) {
+            if (closed) {
+                throw new RouterException("the message store is closed");
+            }
+            long sequence = sequences.merge(publisher, 1L, Long::sum);
+            stamped = message.toBuilder()
+                    .id(UUID.randomUUID().toString().replace("-", ""))
+                    .timestamp(System.currentTimeMillis())
+                    .chainPosition(sequence)
+                    .build();
+            byte[] encoded = IoMessageCodec.encode(stamped);
+            try {
+                long position;
+                synchronized (log) {
+                    position = log.reserve(encoded.length);
+                }
+                // Queue entries first, the log record last: after a crash, a record in the log
+                // is in every queue it was meant for, and an entry without its record is cut.
+                Routing r = routing;
+                List<ReceiverQueue> targets = new ArrayList<>(4);
+                for (String receiver : r.receiversOf(publisher)) {
+                    if (!r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
+                        count(dropped, "type");
+                        continue;
+                    }
+                    ReceiverQueue q = queue(receiver);
+                    synchronized (q) {
+                        q.append(position);
+                    }
+                    targets.add(q);
+                }
+                synchronized (log) {
+                    log.write(position, encoded, stamped.timestamp());
+                    while (log.sizeBytes() > options.diskLimitBytes() && log.deleteOldest()) {
+                        // the oldest data goes first; receivers count what they lose as "disk"
+                    }
+                    if (log.currentSegment() != checkpointedSegment) {
+                        checkpointSequences();
+                    }
+                }
+                for (ReceiverQueue q : targets) {
+                    synchronized (q) {
+                        if (q.sink == null && q.depth() > options.maxBacklogPerReceiver()) {
+                            long lost = q.dropUpTo(q.end - options.maxBacklogPerReceiver());
+                            dropped.computeIfAbsent("backlog", k -> new LongAdder()).add(lost);
+                        }
+                        // Only a connected receiver is fed from memory; a backlog is read from the log,
+                        // so memory stays flat however large the backlog grows.
+                        if (q.sink != null) {
+                            q.recent.addLast(new Object[] {q.end - 1, stamped, System.nanoTime()});
+                            if (q.recent.size() > RECENT) {
+                                q.recent.pollFirst();
+                            }
+                        }
+                        pump(q);
+                    }
+                }
+            } catch (IOException e) {
+                sequences.merge(publisher, -1L, Long::sum);
+                throw new RouterException("the message store cannot write: " + e.getMessage(), e);
+            }
+            if (syncer != null) {
+                ticket = syncer.request();
+            }
+        }
+        if (syncer != null) {
+            syncer.await(ticket);
+        }
+        processed.increment();
+        count(perPublisher, publisher);
+        return stamped;
+    }
+
+    private ReceiverQueue queue(String receiver) throws IOException {
+        ReceiverQueue q = queues.get(receiver);
+        if (q == null) {
+            long logEnd;
+            synchronized (log) {
+                logEnd = log.endPosition();
+            }
+            q = new ReceiverQueue(receiver, directory.resolve("receivers").resolve(directoryName(receiver)), fileBytes(), logEnd);
+            queues.put(receiver, q);
+        }
+        return q;
+    }
+
+    /** Uuids are safe as they are; anything else is hex-encoded. */
+    private static String directoryName(String receiver) {
+        if (receiver.matches("[A-Za-z0-9_-]{1,100}")) {
+            return receiver;
+        }
+        return "x" + HexFormat.of().formatHex(receiver.getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ---- push delivery ----
+
+    @Override
+    public Subscription subscribe(String receiver, int window, MessageSink sink) {
+        ReceiverQueue q;
+        try {
+            q = queue(receiver);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long id;
+        synchronized (q) {
+            id = nextSubscriptionId++;
+            q.sink = sink;
+            q.window = Math.max(1, window);
+            q.subscriptionId = id;
+            // Whatever the previous subscription did not get acknowledged goes again, in order.
+            q.inFlight.clear();
+            q.doneAhead.clear();
+            q.sent = q.acked;
+            pump(q);
+        }
+        return new Subscription() {
+            @Override
+            public void ack() {
+                synchronized (q) {
+                    if (q.subscriptionId != id) {
+                        return; // an old subscription's late ACK
+                    }
+                    Long index = q.inFlight.pollFirst();
+                    if (index == null) {
+                        count(dropped, "spuriousAck");
+                        return;
+                    }
+                    try {
+                        q.done(index);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    pump(q);
+                }
+            }
+
+            @Override
+            public void close() {
+                synchronized (q) {
+                    if (q.subscriptionId == id) {
+                        q.sink = null;
+                        q.recent.clear();
+                        q.inFlight.clear();
+                        q.doneAhead.clear();
+                        q.sent = q.acked;
+                    }
+                }
+            }
+        };
+    }
+
+    /**
+     * Hands the sink what fits in its window; called with the queue's monitor held. A sink
+     * that acknowledges from inside deliver() re-enters here: the outer loop carries on
+     * instead, so the stack does not grow with the number of messages.
+     */
+    private void pump(ReceiverQueue q) {
+        if (q.pumping) {
+            return;
+        }
+        q.pumping = true;
+        try {
+            while (q.sink != null && q.inFlight.size() < q.window && q.sent < q.end) {
+                long index = q.sent++;
+                Object[] recent = recentAt(q, index);
+                IoMessage m = recent != null ? (IoMessage) recent[1] : read(q, index);
+                if (m == null) {
+                    count(dropped, "disk");
+                    q.done(index);
+                    continue;
+                }
+                if (!routing.routed(m.publisher(), q.receiver)) {
+                    count(dropped, "unrouted");
+                    q.done(index);
+                    continue;
+                }
+                if (recent != null) {
+                    recordLatency(System.nanoTime() - (long) recent[2]);
+                }
+                q.inFlight.addLast(index);
+                q.sink.deliver(m);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            q.pumping = false;
+        }
+    }
+
+    private static Object[] recentAt(ReceiverQueue q, long index) {
+        while (!q.recent.isEmpty() && (long) q.recent.peekFirst()[0] < index) {
+            q.recent.pollFirst();
+        }
+        Object[] first = q.recent.peekFirst();
+        return first != null && (long) first[0] == index ? first : null;
+    }
+
+    private IoMessage read(ReceiverQueue q, long index) throws IOException {
+        long position = q.positionAt(index);
+        if (position == 0) {
+            return null;
+        }
+        byte[] bytes;
+        synchronized (log) {
+            bytes = log.read(position);
+        }
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            return IoMessageCodec.decode(bytes);
+        } catch (InvalidIoMessageException e) {
+            throw new IOException("corrupt record at " + Long.toHexString(position) + ": " + e.getMessage(), e);
+        }
+    }
+
+    // ---- pull delivery ----
+
+    @Override
+    public Pulled next(String receiver, int max) {
+        ReceiverQueue q = queues.get(receiver);
+        if (q == null) {
+            return EMPTY;
+        }
+        synchronized (q) {
+            if (q.sink != null) {
+                return EMPTY;
+            }
+            List<IoMessage> messages = new ArrayList<>();
+            long index = q.acked;
+            long skippedDisk = 0;
+            long skippedUnrouted = 0;
+            try {
+                for (; index < q.end && messages.size() < max; index++) {
+                    IoMessage m = read(q, index);
+                    if (m == null) {
+                        skippedDisk++;
+                    } else if (!routing.routed(m.publisher(), receiver)) {
+                        skippedUnrouted++;
+                    } else {
+                        messages.add(m);
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            long upTo = index;
+            long disk = skippedDisk;
+            long unrouted = skippedUnrouted;
+            List<IoMessage> result = List.copyOf(messages);
+            return new Pulled() {
+                @Override
+                public List<IoMessage> messages() {
+                    return result;
+                }
+
+                @Override
+                public void commit() {
+                    synchronized (q) {
+                        try {
+                            if (q.sink == null && upTo > q.acked) {
+                                q.dropUpTo(upTo);
+                                dropped.computeIfAbsent("disk", k -> new LongAdder()).add(disk);
+                                dropped.computeIfAbsent("unrouted", k -> new LongAdder()).add(unrouted);
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                }
+            };
+        }
+    }
+
+    private static final Pulled EMPTY = new Pulled() {
+        @Override
+        public List<IoMessage> messages() {
+            return List.of();
+        }
+
+        @Override
+        public void commit() {
+        }
+    };
+
+    // ---- archive ----
+
+    @Override
+    public List<IoMessage> query(String asker, long fromMillis, long toMillis, Collection<String> publishers, int limit) {
+        Routing r = routing;
+        Set<String> allowed = new java.util.HashSet<>();
+        for (String p : publishers) {
+            if (r.routed(p, asker)) {
+                allowed.add(p);
+            }
+        }
+        List<IoMessage> out = new ArrayList<>();
+        if (allowed.isEmpty()) {
+            return out;
+        }
+        try {
+            synchronized (log) {
+                log.scanTimeWindow(fromMillis, toMillis, (position, bytes) -> {
+                    try {
+                        IoMessage m = IoMessageCodec.decode(bytes);
+                        if (allowed.contains(m.publisher())) {
+                            out.add(m);
+                        }
+                    } catch (InvalidIoMessageException e) {
+                        throw new IOException("corrupt record at " + Long.toHexString(position), e);
+                    }
+                    return out.size() < limit;
+                });
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    // ---- maintenance, statistics ----
+
+    /** Called about once a second by the owner: message speed. */
+    public void tick() {
+        synchronized (speedSamples) {
+            speedIndex = (speedIndex + 1) % speedSamples.length;
+            speedSamples[speedIndex] = processed.sum();
+            speedTimes[speedIndex] = System.nanoTime();
+        }
+    }
+
+    @Override
+    public RouterStatistics statistics() {
+        Map<String, Long> depth = new TreeMap<>();
+        for (ReceiverQueue q : queues.values()) {
+            synchronized (q) {
+                depth.put(q.receiver, q.depth());
+            }
+        }
+        double speed;
+        synchronized (speedSamples) {
+            int oldest = (speedIndex + 1) % speedSamples.length;
+            double seconds = (speedTimes[speedIndex] - speedTimes[oldest]) / 1e9;
+            speed = speedTimes[oldest] == 0 || seconds <= 0 ? 0 : (speedSamples[speedIndex] - speedSamples[oldest]) / seconds;
+        }
+        long size;
+        synchronized (log) {
+            size = log.sizeBytes();
+        }
+        return new RouterStatistics(processed.sum(), sums(perPublisher), speed, sums(dropped), depth, latencyQuantiles(), size);
+    }
+
+    private static Map<String, Long> sums(Map<String, LongAdder> counters) {
+        Map<String, Long> out = new TreeMap<>();
+        counters.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    private static void count(Map<String, LongAdder> counters, String key) {
+        counters.computeIfAbsent(key, k -> new LongAdder()).increment();
+    }
+
+    private void recordLatency(long nanos) {
+        latencies[(int) (latencyCount.getAndIncrement() % LATENCY_SAMPLES)] = nanos;
+    }
+
+    private Map<String, Double> latencyQuantiles() {
+        int n = (int) Math.min(latencyCount.get(), LATENCY_SAMPLES);
+        if (n == 0) {
+            return Map.of();
+        }
+        long[] copy = Arrays.copyOf(latencies, n);
+        Arrays.sort(copy);
+        Map<String, Double> q = new LinkedHashMap<>();
+        q.put("p50", copy[n / 2] / 1e6);
+        q.put("p99", copy[Math.min(n - 1, (int) (n * 0.99))] / 1e6);
+        q.put("max", copy[n - 1] / 1e6);
+        return q;
+    }
+
+    // ---- per-publisher sequences: checkpoint + replay ----
+
+    private Path checkpointFile() {
+        return directory.resolve("sequences");
+    }
+
+    /** Written when a new log segment starts: the sequences as of every earlier segment. */
+    private void checkpointSequences() throws IOException {
+        long segment = log.currentSegment();
+        StringBuilder text = new StringBuilder("segment\t").append(segment).append('\n');
+        // Records already in the current segment are replayed on recovery; subtract nothing,
+        // because replay takes the maximum.
+        sequences.forEach((p, s) -> text.append(HexFormat.of().formatHex(p.getBytes(StandardCharsets.UTF_8)))
+                .append('\t').append(s).append('\n'));
+        Path tmp = directory.resolve("sequences.new");
+        Files.writeString(tmp, text);
+        Files.move(tmp, checkpointFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        checkpointedSegment = segment;
+    }
+
+    private void recoverSequences() throws IOException {
+        long fromSegment = -1;
+        if (Files.exists(checkpointFile())) {
+            for (String line : Files.readAllLines(checkpointFile())) {
+                String[] f = line.split("\t");
+                if (f[0].equals("segment")) {
+                    fromSegment = Long.parseLong(f[1]);
+                } else if (f.length == 2) {
+                    sequences.put(new String(HexFormat.of().parseHex(f[0]), StandardCharsets.UTF_8), Long.parseLong(f[1]));
+                }
+            }
+        }
+        // Replay every record from the checkpointed segment on; sequences only grow.
+        log.scanFrom(fromSegment - 1, (position, bytes) -> {
+            try {
+                IoMessage m = IoMessageCodec.decode(bytes);
+                sequences.merge(m.publisher(), m.chainPosition(), Math::max);
+            } catch (InvalidIoMessageException e) {
+                throw new IOException("corrupt record at " + Long.toHexString(position), e);
+            }
+            return true;
+        });
+        checkpointedSegment = fromSegment;
+    }
+
+    // ---- durability ----
+
+    /** Group commit for fsync mode: one thread forces the files for every waiting publisher at once. */
+    private final class Syncer implements Runnable {
+        private long requested;
+        private long flushed;
+        private IOException failure;
+        private final Thread thread = new Thread(this, "iofog-router-fsync");
+
+        Syncer() {
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        synchronized long request() {
+            notifyAll();
+            return ++requested;
+        }
+
+        synchronized void await(long ticket) throws RouterException {
+            while (flushed < ticket && !closed) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new RouterException("interrupted while waiting for fsync");
+                }
+            }
+            if (failure != null) {
+                throw new RouterException("fsync failed: " + failure.getMessage(), failure);
+            }
+        }
+
+        @Override
+        public void run() {
+            while (!closed) {
+                long target;
+                synchronized (this) {
+                    while (requested == flushed && !closed) {
+                        try {
+                            wait();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    target = requested;
+                }
+                synchronized (log) {
+                    log.force();
+                }
+                for (ReceiverQueue q : queues.values()) {
+                    synchronized (q) {
+                        q.force();
+                    }
+                }
+                synchronized (this) {
+                    flushed = target;
+                    notifyAll();
+                }
+            }
+        }
+
+        void stop() {
+            synchronized (this) {
+                notifyAll();
+            }
+            thread.interrupt();
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (publishLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                synchronized (log) {
+                    checkpointSequences();
+                }
+            } catch (IOException e) {
+                // replay on the next start covers it
+            }
+        }
+        if (syncer != null) {
+            syncer.stop();
+        }
+        for (ReceiverQueue q : queues.values()) {
+            synchronized (q) {
+                q.sink = null;
+                q.close();
+            }
+        }
+        synchronized (log) {
+            log.close();
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package org.iofog.agent.router.internal.store;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * One receiver's queue: the log positions of the messages routed to it, in order
+ * ({@code <n>.idx} files of 8-byte entries; 0 marks "not written"), and its cursor (the
+ * index of the oldest entry not yet acknowledged, in {@code cursor}). Entries below the
+ * cursor are done; the files holding only such entries are deleted.
+ * <p>
+ * All methods are called with this object's monitor held (by {@link MessageStore}).
+ */
+final class ReceiverQueue implements AutoCloseable {
+
+    final String receiver;
+    private final Path directory;
+    private final int entriesPerFile;
+    private final int fileBytes;
+    private final TreeMap<Long, Path> files = new TreeMap<>();
+    private final MappedFile cursorFile;
+    private MappedFile writing;
+    private long writingFile = -1;
+    private MappedFile reading;
+    private long readingFile = -1;
+    private boolean dirty;
+
+    /** Index of the next entry to append. */
+    long end;
+    /** Index of the oldest entry not yet acknowledged (persisted). */
+    long acked;
+    /** Push delivery: next entry to hand to the sink. */
+    long sent;
+    /** Entries handed to the sink and not yet acknowledged, oldest first. */
+    final ArrayDeque<Long> inFlight = new ArrayDeque<>();
+    /** Entries finished out of order (skipped while earlier ones were in flight). */
+    final TreeSet<Long> doneAhead = new TreeSet<>();
+    /** The most recent messages, so a receiver that keeps up is fed without reading the log. */
+    final ArrayDeque<Object[]> recent = new ArrayDeque<>();
+    /** The push subscription, if any: its sink, window and identity. */
+    org.iofog.agent.api.messaging.MessageSink sink;
+    int window;
+    long subscriptionId;
+    boolean pumping;
+
+    /**
+     * @param logEnd the log's end after recovery: entries at or past it belong to publishes
+     *               that never reached the log (the process died first) and are cut
+     */
+    ReceiverQueue(String receiver, Path directory, int fileBytes, long logEnd) throws IOException {
+        this.receiver = receiver;
+        this.directory = Files.createDirectories(directory);
+        this.fileBytes = fileBytes;
+        this.entriesPerFile = fileBytes / 8;
+        Files.writeString(directory.resolve("receiver"), receiver);
+        try (DirectoryStream<Path> idx = Files.newDirectoryStream(directory, "*.idx")) {
+            for (Path f : idx) {
+                files.put(Long.parseLong(f.getFileName().toString().replace(".idx", "")), f);
+            }
+        }
+        cursorFile = MappedFile.open(directory.resolve("cursor"), 16);
+        acked = cursorFile.buffer.getLong(0);
+        end = recoverEnd();
+        while (end > acked && positionAt(end - 1) >= logEnd) {
+            clear(end - 1);
+            end--;
+        }
+        if (acked > end) {
+            acked = end; // a cursor cannot be ahead of what exists
+        }
+        sent = acked;
+    }
+
+    private long recoverEnd() throws IOException {
+        if (files.isEmpty()) {
+            return acked;
+        }
+        long last = files.lastKey();
+        MappedFile f = mapForRead(last);
+        int i = 0;
+        while (i < entriesPerFile && f.buffer.getLong(i * 8) != 0) {
+            i++;
+        }
+        return last * entriesPerFile + i;
+    }
+
+    void append(long position) throws IOException {
+        long file = end / entriesPerFile;
+        if (file != writingFile) {
+            if (writing != null) {
+                writing.close();
+            }
+            Path path = directory.resolve(String.format("%020d.idx", file));
+            files.put(file, path);
+            writing = MappedFile.open(path, fileBytes);
+            writingFile = file;
+        }
+        writing.buffer.putLong((int) (end % entriesPerFile) * 8, position);
+        end++;
+        dirty = true;
+    }
+
+    private void clear(long index) throws IOException {
+        MappedFile f = mapForRead(index / entriesPerFile);
+        if (f != null) {
+            f.buffer.putLong((int) (index % entriesPerFile) * 8, 0L);
+        }
+    }
+
+    long positionAt(long index) throws IOException {
+        long file = index / entriesPerFile;
+        MappedFile f = file == writingFile ? writing : mapForRead(file);
+        return f == null ? 0 : f.buffer.getLong((int) (index % entriesPerFile) * 8);
+    }
+
+    private MappedFile mapForRead(long file) throws IOException {
+        if (file != readingFile) {
+            Path path = files.get(file);
+            if (path == null) {
+                return null;
+            }
+            if (reading != null) {
+                reading.close();
+            }
+            reading = MappedFile.open(path, fileBytes);
+            readingFile = file;
+        }
+        return reading;
+    }
+
+    /** Marks entry {@code index} finished; moves the cursor over every finished entry. */
+    void done(long index) throws IOException {
+        if (index == acked) {
+            acked++;
+            while (!doneAhead.isEmpty() && doneAhead.first() == acked) {
+                doneAhead.pollFirst();
+                acked++;
+            }
+            persistCursor();
+        } else if (index > acked) {
+            doneAhead.add(index);
+        }
+    }
+
+    /** Drops the oldest entries up to (not including) {@code index}; nothing may be in flight. */
+    long dropUpTo(long index) throws IOException {
+        long dropped = Math.max(0, index - acked);
+        if (dropped > 0) {
+            acked = index;
+            sent = Math.max(sent, acked);
+            doneAhead.headSet(acked).clear();
+            persistCursor();
+        }
+        return dropped;
+    }
+
+    private void persistCursor() throws IOException {
+        cursorFile.buffer.putLong(0, acked);
+        dirty = true;
+        // Whole index files behind the cursor are done with.
+        while (files.size() > 1 && (files.firstKey() + 1) * entriesPerFile <= acked
+                && files.firstKey() != writingFile) {
+            long first = files.firstKey();
+            if (first == readingFile) {
+                reading.close();
+                reading = null;
+                readingFile = -1;
+            }
+            Files.deleteIfExists(files.remove(first));
+        }
+    }
+
+    long depth() {
+        return end - acked;
+    }
+
+    void force() {
+        if (dirty) {
+            if (writing != null) {
+                writing.force();
+            }
+            cursorFile.force();
+            dirty = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (writing != null) {
+            writing.close();
+        }
+        if (reading != null) {
+            reading.close();
+        }
+        cursorFile.force();
+        cursorFile.close();
+    }
+}
