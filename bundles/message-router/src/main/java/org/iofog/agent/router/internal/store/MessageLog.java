@@ -204,12 +204,9 @@ final class MessageLog implements AutoCloseable {
         return writingInfo.number;
     }
 
+    /** Disk used: whole sealed segments plus what the current one holds. */
     long sizeBytes() {
-        long total = 0;
-        for (SegmentInfo info : segments.values()) {
-            total += info.number == writingInfo.number ? info.end : segmentBytes;
-        }
-        return total;
+        return (long) (segments.size() - 1) * segmentBytes + writingInfo.end;
     }
 
     int segmentCount() {

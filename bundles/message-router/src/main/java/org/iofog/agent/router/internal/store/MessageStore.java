@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -73,6 +72,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     private int speedIndex;
 
     private final Syncer syncer;
+    private final String idPrefix = HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong());
+    private long idCounter;
 
     public MessageStore(Path directory, Options options) throws IOException {
         this.directory = Files.createDirectories(directory);
@@ -114,16 +115,23 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     @Override
     public IoMessage publish(String publisher, IoMessage message) throws RouterException {
-        return accept(message.toBuilder().publisher(publisher).build());
+        return accept(publisher, message);
     }
 
     @Override
     public IoMessage relay(IoMessage message) throws RouterException {
-        return accept(message);
+        return accept(message.publisher(), message);
     }
 
-    private IoMessage accept(IoMessage message) throws RouterException {
-        String publisher = message.publisher();
+    /**
+     * Message ids: 16 hex digits drawn at random when the store opens, then a counter, so
+     * ids are unique across restarts without a random draw per message.
+     */
+    private String nextId() {
+        return idPrefix + HexFormat.of().toHexDigits(idCounter++);
+    }
+
+    private IoMessage accept(String publisher, IoMessage message) throws RouterException {
         IoMessage stamped;
         long ticket = 0;
         synchronized (publishLock) {
@@ -132,7 +140,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             }
             long sequence = sequences.merge(publisher, 1L, Long::sum);
             stamped = message.toBuilder()
-                    .id(UUID.randomUUID().toString().replace("-", ""))
+                    .publisher(publisher)
+                    .id(nextId())
                     .timestamp(System.currentTimeMillis())
                     .chainPosition(sequence)
                     .build();

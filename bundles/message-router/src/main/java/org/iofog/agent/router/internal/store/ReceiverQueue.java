@@ -161,7 +161,6 @@ final class ReceiverQueue implements AutoCloseable {
 
     private void persistCursor() throws IOException {
         cursorFile.buffer.putLong(0, acked);
-        dirty = true;
         // Whole index files behind the cursor are done with.
         while (files.size() > 1 && (files.firstKey() + 1) * entriesPerFile <= acked
                 && files.firstKey() != writingFile) {
@@ -179,12 +178,16 @@ final class ReceiverQueue implements AutoCloseable {
         return end - acked;
     }
 
+    /**
+     * fsync mode: the entries must reach the disk before a receipt. The cursor is left to
+     * the OS: after a power loss a cursor that lags only means some messages are
+     * delivered again (at least once), never lost.
+     */
     void force() {
         if (dirty) {
             if (writing != null) {
                 writing.force();
             }
-            cursorFile.force();
             dirty = false;
         }
     }
