@@ -61,6 +61,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     private long checkpointedSegment = -1;
     private long nextSubscriptionId = 1;
     private volatile boolean closed;
+    private boolean logClosed;
 
     private final LongAdder processed = new LongAdder();
     private final Map<String, LongAdder> perPublisher = new ConcurrentHashMap<>();
@@ -177,6 +178,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 }
                 for (ReceiverQueue q : targets) {
                     synchronized (q) {
+                        q.publishWritten();
                         if (q.sink == null && q.depth() > options.maxBacklogPerReceiver()) {
                             long lost = q.dropUpTo(q.end - options.maxBacklogPerReceiver());
                             dropped.computeIfAbsent("backlog", k -> new LongAdder()).add(lost);
@@ -208,17 +210,28 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         return stamped;
     }
 
+    /**
+     * The receiver's queue, created on first use. Creation is serialized: two objects for one
+     * receiver's files would each append at their own end and overwrite each other.
+     */
     private ReceiverQueue queue(String receiver) throws IOException {
         ReceiverQueue q = queues.get(receiver);
-        if (q == null) {
-            long logEnd;
-            synchronized (log) {
-                logEnd = log.endPosition();
-            }
-            q = new ReceiverQueue(receiver, directory.resolve("receivers").resolve(directoryName(receiver)), fileBytes(), logEnd);
-            queues.put(receiver, q);
+        if (q != null) {
+            return q;
         }
-        return q;
+        synchronized (queues) {
+            q = queues.get(receiver);
+            if (q == null) {
+                long logEnd;
+                synchronized (log) {
+                    logEnd = log.endPosition();
+                }
+                q = new ReceiverQueue(receiver, directory.resolve("receivers").resolve(directoryName(receiver)),
+                        fileBytes(), logEnd);
+                queues.put(receiver, q);
+            }
+            return q;
+        }
     }
 
     /** Uuids are safe as they are; anything else is hex-encoded. */
@@ -241,6 +254,9 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         }
         long id;
         synchronized (q) {
+            if (q.closed) {
+                throw new IllegalStateException("the message store is closed");
+            }
             id = nextSubscriptionId++;
             q.sink = sink;
             q.window = Math.max(1, window);
@@ -255,8 +271,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             @Override
             public void ack() {
                 synchronized (q) {
-                    if (q.subscriptionId != id) {
-                        return; // an old subscription's late ACK
+                    if (q.closed || q.subscriptionId != id) {
+                        return; // a late ACK: from an old subscription, or after the store closed
                     }
                     Long index = q.inFlight.pollFirst();
                     if (index == null) {
@@ -293,7 +309,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
      * instead, so the stack does not grow with the number of messages.
      */
     private void pump(ReceiverQueue q) {
-        if (q.pumping) {
+        if (q.pumping || q.closed) {
             return;
         }
         q.pumping = true;
@@ -340,6 +356,9 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         }
         byte[] bytes;
         synchronized (log) {
+            if (logClosed) {
+                throw new IOException("the message store is closed");
+            }
             bytes = log.read(position);
         }
         if (bytes == null) {
@@ -361,7 +380,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             return EMPTY;
         }
         synchronized (q) {
-            if (q.sink != null) {
+            if (q.sink != null || q.closed) {
                 return EMPTY;
             }
             List<IoMessage> messages = new ArrayList<>();
@@ -396,7 +415,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 public void commit() {
                     synchronized (q) {
                         try {
-                            if (q.sink == null && upTo > q.acked) {
+                            if (!q.closed && q.sink == null && upTo > q.acked) {
                                 q.dropUpTo(upTo);
                                 dropped.computeIfAbsent("disk", k -> new LongAdder()).add(disk);
                                 dropped.computeIfAbsent("unrouted", k -> new LongAdder()).add(unrouted);
@@ -438,6 +457,9 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         }
         try {
             synchronized (log) {
+                if (logClosed) {
+                    return out;
+                }
                 log.scanTimeWindow(fromMillis, toMillis, (position, bytes) -> {
                     try {
                         IoMessage m = IoMessageCodec.decode(bytes);
@@ -609,11 +631,15 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     target = requested;
                 }
                 synchronized (log) {
-                    log.force();
+                    if (!logClosed) {
+                        log.force();
+                    }
                 }
                 for (ReceiverQueue q : queues.values()) {
                     synchronized (q) {
-                        q.force();
+                        if (!q.closed) {
+                            q.force();
+                        }
                     }
                 }
                 synchronized (this) {
@@ -661,6 +687,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             }
         }
         synchronized (log) {
+            logClosed = true;
             log.close();
         }
     }

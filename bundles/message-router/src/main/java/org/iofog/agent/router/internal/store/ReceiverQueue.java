@@ -30,8 +30,10 @@ final class ReceiverQueue implements AutoCloseable {
     private long readingFile = -1;
     private boolean dirty;
 
-    /** Index of the next entry to append. */
+    /** Index after the last entry readers may see: its log record is written. */
     long end;
+    /** Index of the next entry to write; ahead of {@code end} only during a publish. */
+    private long written;
     /** Index of the oldest entry not yet acknowledged (persisted). */
     long acked;
     /** Push delivery: next entry to hand to the sink. */
@@ -47,6 +49,8 @@ final class ReceiverQueue implements AutoCloseable {
     int window;
     long subscriptionId;
     boolean pumping;
+    /** Set under this monitor before the files are unmapped: nothing may touch them after. */
+    boolean closed;
 
     /**
      * @param logEnd the log's end after recovery: entries at or past it belong to publishes
@@ -73,6 +77,7 @@ final class ReceiverQueue implements AutoCloseable {
         if (acked > end) {
             acked = end; // a cursor cannot be ahead of what exists
         }
+        written = end;
         sent = acked;
     }
 
@@ -89,8 +94,9 @@ final class ReceiverQueue implements AutoCloseable {
         return last * entriesPerFile + i;
     }
 
+    /** Writes an entry; readers see it only after {@link #publishWritten()}, once its record is in the log. */
     void append(long position) throws IOException {
-        long file = end / entriesPerFile;
+        long file = written / entriesPerFile;
         if (file != writingFile) {
             if (writing != null) {
                 writing.close();
@@ -100,9 +106,13 @@ final class ReceiverQueue implements AutoCloseable {
             writing = MappedFile.open(path, fileBytes);
             writingFile = file;
         }
-        writing.buffer.putLong((int) (end % entriesPerFile) * 8, position);
-        end++;
+        writing.buffer.putLong((int) (written % entriesPerFile) * 8, position);
+        written++;
         dirty = true;
+    }
+
+    void publishWritten() {
+        end = written;
     }
 
     private void clear(long index) throws IOException {
@@ -194,6 +204,7 @@ final class ReceiverQueue implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (writing != null) {
             writing.close();
         }
