@@ -44,7 +44,7 @@ import org.iofog.sdk.message.IoMessageCodec;
  * durable messages with blockOnDurableSend) and both receivers acknowledge every message.
  * Each scenario runs several times; the table shows medians.
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar org.iofog.agent.benchmarks.RouterBenchmark [messages] [runs]
+ * java -cp benchmarks/target/benchmarks.jar org.iofog.agent.benchmarks.RouterBenchmark [messages] [runs] [all|pagecache|fsync]
  * java -cp benchmarks/target/benchmarks.jar org.iofog.agent.benchmarks.RouterBenchmark memory [millions]
  * </pre>
  */
@@ -59,6 +59,7 @@ public final class RouterBenchmark {
         }
         int messages = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         int runs = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        String levels = args.length > 2 ? args[2] : "all"; // all, pagecache or fsync
         // Forcing to disk runs at thousands of messages a second, not hundreds of thousands; and
         // Artemis with a synchronous durable send at a few thousand (a few hundred with sync).
         // Those runs get fewer messages (rates per second compare all the same) so a run ends in minutes.
@@ -68,6 +69,9 @@ public final class RouterBenchmark {
 
         System.out.printf("%-38s %14s %14s %14s%n", "scenario (median of " + runs + ")", "published/s", "delivered/s", "vs Artemis");
         for (boolean fsync : new boolean[] {false, true}) {
+            if (levels.equals(fsync ? "pagecache" : "fsync")) {
+                continue;
+            }
             int n = fsync ? fsyncMessages : messages;
             for (int receivers : new int[] {1, 10}) {
                 double[] ours = median(runs, () -> ours(n, receivers, fsync));

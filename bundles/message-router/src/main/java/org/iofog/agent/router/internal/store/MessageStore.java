@@ -91,6 +91,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 }
             }
         }
+        restoreQueuesFromLog();
         this.syncer = options.fsync() ? new Syncer() : null;
     }
 
@@ -148,31 +149,48 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     .build();
             byte[] encoded = IoMessageCodec.encode(stamped);
             try {
+                Routing r = routing;
+                List<String> receivers = new ArrayList<>(4);
+                for (String receiver : r.receiversOf(publisher)) {
+                    if (r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
+                        receivers.add(receiver);
+                    } else {
+                        count(dropped, "type");
+                    }
+                }
+                byte[] record = record(receivers, encoded);
                 long position;
                 synchronized (log) {
-                    position = log.reserve(encoded.length);
+                    position = log.reserve(record.length);
                 }
-                // Queue entries first, the log record last: after a crash, a record in the log
-                // is in every queue it was meant for, and an entry without its record is cut.
-                Routing r = routing;
-                List<ReceiverQueue> targets = new ArrayList<>(4);
-                for (String receiver : r.receiversOf(publisher)) {
-                    if (!r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
-                        count(dropped, "type");
-                        continue;
-                    }
+                // Queue entries first, the log record last: after a crash, an entry without its
+                // record is cut; a record names its receivers, so entries the OS had not written
+                // to disk (fsync mode forces only the log) are restored from it.
+                List<ReceiverQueue> targets = new ArrayList<>(receivers.size());
+                for (String receiver : receivers) {
                     ReceiverQueue q = queue(receiver);
                     synchronized (q) {
                         q.append(position);
                     }
                     targets.add(q);
                 }
+                boolean segmentStarted;
                 synchronized (log) {
-                    log.write(position, encoded, stamped.timestamp());
+                    log.write(position, record, stamped.timestamp());
                     while (log.sizeBytes() > options.diskLimitBytes() && log.deleteOldest()) {
                         // the oldest data goes first; receivers count what they lose as "disk"
                     }
-                    if (log.currentSegment() != checkpointedSegment) {
+                    segmentStarted = log.currentSegment() != checkpointedSegment;
+                }
+                if (segmentStarted) {
+                    // Every queue entry of the sealed segments goes to disk before the checkpoint
+                    // that says recovery need not look at them again.
+                    if (options.fsync()) {
+                        for (ReceiverQueue q : queues.values()) {
+                            q.forceEntries();
+                        }
+                    }
+                    synchronized (log) {
                         checkpointSequences();
                     }
                 }
@@ -232,6 +250,69 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             }
             return q;
         }
+    }
+
+    /**
+     * A log record: the receivers the message was queued for, then the encoded message:
+     * {@code [uint16 count]([uint16 length][utf-8 receiver])* [ioMessage]}.
+     */
+    static byte[] record(List<String> receivers, byte[] message) {
+        byte[][] names = new byte[receivers.size()][];
+        int size = 2 + message.length;
+        for (int i = 0; i < names.length; i++) {
+            names[i] = receivers.get(i).getBytes(StandardCharsets.UTF_8);
+            size += 2 + names[i].length;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(size);
+        b.putShort((short) names.length);
+        for (byte[] name : names) {
+            b.putShort((short) name.length);
+            b.put(name);
+        }
+        b.put(message);
+        return b.array();
+    }
+
+    static List<String> receiversOf(byte[] record) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(record);
+        int count = b.getShort() & 0xFFFF;
+        List<String> receivers = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int length = b.getShort() & 0xFFFF;
+            receivers.add(new String(record, b.position(), length, StandardCharsets.UTF_8));
+            b.position(b.position() + length);
+        }
+        return receivers;
+    }
+
+    static IoMessage messageOf(byte[] record) throws InvalidIoMessageException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(record);
+        int count = b.getShort() & 0xFFFF;
+        for (int i = 0; i < count; i++) {
+            int length = b.getShort() & 0xFFFF;
+            b.position(b.position() + length);
+        }
+        return IoMessageCodec.decode(record, b.position(), record.length - b.position());
+    }
+
+    /**
+     * After a restart: every record from the last checkpointed segment on is in each queue
+     * it names. Entries are appended in log order, so a queue lacks exactly the records
+     * after its last entry.
+     */
+    private void restoreQueuesFromLog() throws IOException {
+        log.scanFrom(checkpointedSegment - 1, (position, bytes) -> {
+            for (String receiver : receiversOf(bytes)) {
+                ReceiverQueue q = queue(receiver);
+                synchronized (q) {
+                    if (position > q.lastPosition()) {
+                        q.append(position);
+                        q.publishWritten();
+                    }
+                }
+            }
+            return true;
+        });
     }
 
     /** Uuids are safe as they are; anything else is hex-encoded. */
@@ -365,8 +446,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             return null;
         }
         try {
-            return IoMessageCodec.decode(bytes);
-        } catch (InvalidIoMessageException e) {
+            return messageOf(bytes);
+        } catch (InvalidIoMessageException | RuntimeException e) {
             throw new IOException("corrupt record at " + Long.toHexString(position) + ": " + e.getMessage(), e);
         }
     }
@@ -462,7 +543,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 }
                 log.scanTimeWindow(fromMillis, toMillis, (position, bytes) -> {
                     try {
-                        IoMessage m = IoMessageCodec.decode(bytes);
+                        IoMessage m = messageOf(bytes);
                         if (allowed.contains(m.publisher())) {
                             out.add(m);
                         }
@@ -573,7 +654,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         // Replay every record from the checkpointed segment on; sequences only grow.
         log.scanFrom(fromSegment - 1, (position, bytes) -> {
             try {
-                IoMessage m = IoMessageCodec.decode(bytes);
+                IoMessage m = messageOf(bytes);
                 sequences.merge(m.publisher(), m.chainPosition(), Math::max);
             } catch (InvalidIoMessageException e) {
                 throw new IOException("corrupt record at " + Long.toHexString(position), e);
@@ -630,16 +711,11 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     }
                     target = requested;
                 }
+                // Only the log: the records name their receivers, so queue entries lost with
+                // the page cache are restored from it (restoreQueuesFromLog).
                 synchronized (log) {
                     if (!logClosed) {
                         log.force();
-                    }
-                }
-                for (ReceiverQueue q : queues.values()) {
-                    synchronized (q) {
-                        if (!q.closed) {
-                            q.force();
-                        }
                     }
                 }
                 synchronized (this) {

@@ -28,7 +28,6 @@ final class ReceiverQueue implements AutoCloseable {
     private long writingFile = -1;
     private MappedFile reading;
     private long readingFile = -1;
-    private boolean dirty;
 
     /** Index after the last entry readers may see: its log record is written. */
     long end;
@@ -108,7 +107,6 @@ final class ReceiverQueue implements AutoCloseable {
         }
         writing.buffer.putLong((int) (written % entriesPerFile) * 8, position);
         written++;
-        dirty = true;
     }
 
     void publishWritten() {
@@ -188,18 +186,17 @@ final class ReceiverQueue implements AutoCloseable {
         return end - acked;
     }
 
-    /**
-     * fsync mode: the entries must reach the disk before a receipt. The cursor is left to
-     * the OS: after a power loss a cursor that lags only means some messages are
-     * delivered again (at least once), never lost.
-     */
-    void force() {
-        if (dirty) {
-            if (writing != null) {
-                writing.force();
-            }
-            dirty = false;
+    /** fsync mode, when a log segment is sealed: this queue's entries go to disk. */
+    void forceEntries() {
+        MappedFile w = writing;
+        if (w != null && !closed) {
+            w.force();
         }
+    }
+
+    /** The log position of the newest entry, or 0 when there is none. */
+    long lastPosition() throws IOException {
+        return end == 0 ? 0 : positionAt(end - 1);
     }
 
     @Override

@@ -299,4 +299,27 @@ class MessageStoreTest {
         }
         assertThat(got).hasSize(50);
     }
+
+    @Test
+    void queueEntriesTheDiskNeverGotAreRestoredFromTheLog() throws Exception {
+        // fsync mode forces only the log; lose the receiver's index files as a power cut could.
+        open(new MessageStore.Options(1 << 20, 1L << 30, 1000, true)).updateRouting(routes(Map.of("a", Set.of("b", "c"))));
+        for (int i = 1; i <= 300; i++) {
+            store.publish("a", text("m" + i));
+        }
+        store.close();
+        try (var idx = java.nio.file.Files.newDirectoryStream(dir.resolve("receivers").resolve("b"), "*.idx")) {
+            for (Path f : idx) {
+                java.nio.file.Files.delete(f);
+            }
+        }
+        open(new MessageStore.Options(1 << 20, 1L << 30, 1000, true)).updateRouting(routes(Map.of("a", Set.of("b", "c"))));
+        for (String receiver : List.of("b", "c")) {
+            List<IoMessage> got = new ArrayList<>();
+            Subscription s = store.subscribe(receiver, 1000, got::add);
+            assertThat(got).as(receiver).extracting(IoMessage::chainPosition).hasSize(300).isSorted();
+            assertThat(got.get(299).chainPosition()).isEqualTo(300);
+            s.close();
+        }
+    }
 }
