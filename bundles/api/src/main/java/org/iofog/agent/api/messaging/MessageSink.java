@@ -7,5 +7,14 @@ import org.osgi.annotation.versioning.ConsumerType;
 @ConsumerType
 @FunctionalInterface
 public interface MessageSink {
+
     void deliver(IoMessage message);
+
+    /**
+     * The router ended the subscription from its side (its store closed: the router is
+     * stopping, or reopening with new settings). Unacknowledged messages stay queued;
+     * subscribe again to get them. Called once, not from within {@link #deliver}.
+     */
+    default void closed() {
+    }
 }

@@ -89,19 +89,25 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         }
     }
 
+    /**
+     * Budgets, types and routes apply live. A new store directory, segment size or fsync
+     * setting reopens the store: the old one is closed first (never two stores on one
+     * directory), and its subscribers are told ({@code MessageSink.closed()}) so they
+     * subscribe again and get everything not yet acknowledged.
+     */
     @Modified
-    void modified(MessageRouterConfig next) throws IOException {
+    synchronized void modified(MessageRouterConfig next) throws IOException {
         MessageRouterConfig previous = config;
         config = next;
         boolean reopen = !storeDirectory(previous).equals(storeDirectory(next))
-                || previous.segmentMegabytes() != next.segmentMegabytes() || previous.fsync() != next.fsync()
-                || previous.diskLimit() != next.diskLimit() || previous.maxBacklog() != next.maxBacklog();
+                || previous.segmentMegabytes() != next.segmentMegabytes() || previous.fsync() != next.fsync();
         if (reopen) {
-            MessageStore old = store;
+            List<MessageSink> subscribers = store.closeQuietly();
             store = open(next);
-            old.close();
-            LOG.info("Message store reopened with new settings");
+            MessageStore.tellSubscribers(subscribers);
+            LOG.info("Message store reopened with new settings ({})", storeDirectory(next));
         } else {
+            store.updateBudgets(diskLimitBytes(next), next.maxBacklog());
             store.updateRouting(routing(desired, next));
         }
     }
@@ -118,10 +124,14 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
 
     private MessageStore open(MessageRouterConfig c) throws IOException {
         MessageStore.Options options = new MessageStore.Options(Math.max(1, c.segmentMegabytes()) << 20,
-                (long) (c.diskLimit() * (1L << 30)), c.maxBacklog(), c.fsync());
+                diskLimitBytes(c), c.maxBacklog(), c.fsync());
         MessageStore s = new MessageStore(storeDirectory(c), options);
         s.updateRouting(routing(desired, c));
         return s;
+    }
+
+    private static long diskLimitBytes(MessageRouterConfig c) {
+        return (long) (c.diskLimit() * (1L << 30));
     }
 
     private void applyDesiredState(DesiredState state) {

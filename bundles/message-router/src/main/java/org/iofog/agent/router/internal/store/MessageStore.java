@@ -73,12 +73,16 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     private int speedIndex;
 
     private final Syncer syncer;
+    private volatile long diskLimitBytes;
+    private volatile long maxBacklog;
     private final String idPrefix = HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong());
     private long idCounter;
 
     public MessageStore(Path directory, Options options) throws IOException {
         this.directory = Files.createDirectories(directory);
         this.options = options;
+        this.diskLimitBytes = options.diskLimitBytes();
+        this.maxBacklog = options.maxBacklogPerReceiver();
         this.log = new MessageLog(directory.resolve("log"), options.segmentBytes());
         recoverSequences();
         Path receivers = Files.createDirectories(directory.resolve("receivers"));
@@ -177,7 +181,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 boolean segmentStarted;
                 synchronized (log) {
                     log.write(position, record, stamped.timestamp());
-                    while (log.sizeBytes() > options.diskLimitBytes() && log.deleteOldest()) {
+                    while (log.sizeBytes() > diskLimitBytes && log.deleteOldest()) {
                         // the oldest data goes first; receivers count what they lose as "disk"
                     }
                     segmentStarted = log.currentSegment() != checkpointedSegment;
@@ -197,8 +201,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 for (ReceiverQueue q : targets) {
                     synchronized (q) {
                         q.publishWritten();
-                        if (q.sink == null && q.depth() > options.maxBacklogPerReceiver()) {
-                            long lost = q.dropUpTo(q.end - options.maxBacklogPerReceiver());
+                        if (q.sink == null && q.depth() > maxBacklog) {
+                            long lost = q.dropUpTo(q.end - maxBacklog);
                             dropped.computeIfAbsent("backlog", k -> new LongAdder()).add(lost);
                         }
                         // Only a connected receiver is fed from memory; a backlog is read from the log,
@@ -740,9 +744,28 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     @Override
     public void close() {
+        tellSubscribers(closeQuietly());
+    }
+
+    /** Tells each sink its subscription ended; outside every lock, so it may subscribe again at once. */
+    public static void tellSubscribers(List<MessageSink> ended) {
+        for (MessageSink sink : ended) {
+            try {
+                sink.closed();
+            } catch (RuntimeException e) {
+                // a subscriber's failure must not stop the others from hearing it
+            }
+        }
+    }
+
+    /**
+     * Closes without telling subscribers, and returns their sinks: for an owner that opens
+     * a new store first, so that a subscriber subscribing again reaches the new one.
+     */
+    public List<MessageSink> closeQuietly() {
         synchronized (publishLock) {
             if (closed) {
-                return;
+                return List.of();
             }
             closed = true;
             try {
@@ -756,8 +779,12 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         if (syncer != null) {
             syncer.stop();
         }
+        List<MessageSink> ended = new ArrayList<>();
         for (ReceiverQueue q : queues.values()) {
             synchronized (q) {
+                if (q.sink != null) {
+                    ended.add(q.sink);
+                }
                 q.sink = null;
                 q.close();
             }
@@ -766,5 +793,12 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             logClosed = true;
             log.close();
         }
+        return ended;
+    }
+
+    /** Budgets that apply live, without reopening the store. */
+    public void updateBudgets(long diskLimitBytes, long maxBacklogPerReceiver) {
+        this.diskLimitBytes = diskLimitBytes;
+        this.maxBacklog = maxBacklogPerReceiver;
     }
 }

@@ -322,4 +322,41 @@ class MessageStoreTest {
             s.close();
         }
     }
+
+    @Test
+    void closingTheStoreTellsSubscribersSoTheyCanSubscribeAgain() throws Exception {
+        open().updateRouting(routes(Map.of("a", Set.of("b"))));
+        List<String> events = new CopyOnWriteArrayList<>();
+        store.subscribe("b", 10, new org.iofog.agent.api.messaging.MessageSink() {
+            @Override
+            public void deliver(IoMessage message) {
+                events.add("deliver " + content(message));
+            }
+
+            @Override
+            public void closed() {
+                events.add("closed");
+            }
+        });
+        store.publish("a", text("m1"));
+        store.close();
+        assertThat(events).containsExactly("deliver m1", "closed");
+
+        open().updateRouting(routes(Map.of("a", Set.of("b"))));
+        List<IoMessage> again = new ArrayList<>();
+        store.subscribe("b", 10, again::add);
+        assertThat(again).extracting(MessageStoreTest::content).containsExactly("m1");
+    }
+
+    @Test
+    void budgetsChangeLive() throws Exception {
+        open().updateRouting(routes(Map.of("a", Set.of("gone"))));
+        for (int i = 0; i < 50; i++) {
+            store.publish("a", text("m" + i));
+        }
+        store.updateBudgets(1L << 30, 10);
+        store.publish("a", text("one more"));
+        assertThat(store.statistics().queueDepth()).containsEntry("gone", 10L);
+        assertThat(store.statistics().dropped()).containsEntry("backlog", 41L);
+    }
 }
