@@ -13,7 +13,7 @@ scripts/docker-engine.sh
 mvn -B -q install -DskipTests
 
 tarball=$(ls karaf-assembly/target/iofog-agent-*.tar.gz)
-unpacked=$(tar tzf "$tarball" | head -1 | cut -d/ -f1)
+unpacked=$(basename "$tarball" .tar.gz)   # the archive holds one folder of that name
 target=run/iofog-agent
 
 # A fresh distribution each build; the agent's data directory and the operator's

@@ -37,7 +37,7 @@ import org.osgi.framework.BundleContext;
  */
 public abstract class AgentTestSupport {
 
-    static final String OUR_PREFIX = "org.iofog.agent.";
+    static final String OUR_PREFIX = "org.iofog.";
 
     @Inject
     protected BundleContext bundleContext;

@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
 @Component(service = AgentInspector.class, immediate = true)
 public final class AgentInspector {
 
-    /** Bundles whose symbolic name starts with this are ours. */
-    static final String OUR_PREFIX = "org.iofog.agent.";
+    /** Bundles whose symbolic name starts with this are ours (the agent's and the SDK). */
+    static final String OUR_PREFIX = "org.iofog.";
     static final String CONFIG_PREFIX = "org.iofog.agent.";
     private static final Logger LOG = LoggerFactory.getLogger(AgentInspector.class);
     private static final long READINESS_POLL_MILLIS = 25;
