@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
@@ -103,13 +102,6 @@ final class MessageLog implements AutoCloseable {
         writingInfo.minTimestamp = Math.min(writingInfo.minTimestamp, timestamp);
         writingInfo.maxTimestamp = Math.max(writingInfo.maxTimestamp, timestamp);
         dirty = true;
-    }
-
-    /** Appends one encoded message; returns its position. */
-    long append(byte[] message, long timestamp) throws IOException {
-        long position = reserve(message.length);
-        write(position, message, timestamp);
-        return position;
     }
 
     /** The position the next record will have if it fits in the current segment: everything before it is in the log. */
@@ -209,14 +201,6 @@ final class MessageLog implements AutoCloseable {
         return (long) (segments.size() - 1) * segmentBytes + writingInfo.end;
     }
 
-    int segmentCount() {
-        return segments.size();
-    }
-
-    long oldestSegment() {
-        return segments.firstKey();
-    }
-
     /** Deletes the oldest sealed segment; returns false if only the one being written is left. */
     boolean deleteOldest() throws IOException {
         if (segments.size() <= 1) {
@@ -278,10 +262,6 @@ final class MessageLog implements AutoCloseable {
             }
             info.end = offset;
         }
-    }
-
-    Map<Long, SegmentInfo> segments() {
-        return segments;
     }
 
     @Override
