@@ -75,26 +75,26 @@ public final class IoMessageCodec {
         byte[] content = m.contentDataUnsafe();
 
         int p = offset;
-        p = putInt(out, p, IoMessage.VERSION, 2);
-        p = putInt(out, p, idLen, 1);
-        p = putInt(out, p, tagLen, 2);
-        p = putInt(out, p, groupLen, 1);
-        p = putInt(out, p, seqLen, 1);
-        p = putInt(out, p, totalLen, 1);
-        p = putInt(out, p, prioLen, 1);
-        p = putInt(out, p, tsLen, 1);
-        p = putInt(out, p, pubLen, 1);
-        p = putInt(out, p, authIdLen, 2);
-        p = putInt(out, p, authGroupLen, 2);
-        p = putInt(out, p, chainLen, 1);
-        p = putInt(out, p, hashLen, 2);
-        p = putInt(out, p, prevLen, 2);
-        p = putInt(out, p, nonceLen, 2);
-        p = putInt(out, p, diffLen, 1);
-        p = putInt(out, p, typeLen, 1);
-        p = putInt(out, p, formatLen, 1);
-        p = putInt(out, p, context.length, 4);
-        p = putInt(out, p, content.length, 4);
+        p = putLong(out, p, IoMessage.VERSION, 2);
+        p = putLong(out, p, idLen, 1);
+        p = putLong(out, p, tagLen, 2);
+        p = putLong(out, p, groupLen, 1);
+        p = putLong(out, p, seqLen, 1);
+        p = putLong(out, p, totalLen, 1);
+        p = putLong(out, p, prioLen, 1);
+        p = putLong(out, p, tsLen, 1);
+        p = putLong(out, p, pubLen, 1);
+        p = putLong(out, p, authIdLen, 2);
+        p = putLong(out, p, authGroupLen, 2);
+        p = putLong(out, p, chainLen, 1);
+        p = putLong(out, p, hashLen, 2);
+        p = putLong(out, p, prevLen, 2);
+        p = putLong(out, p, nonceLen, 2);
+        p = putLong(out, p, diffLen, 1);
+        p = putLong(out, p, typeLen, 1);
+        p = putLong(out, p, formatLen, 1);
+        p = putLong(out, p, context.length, 4);
+        p = putLong(out, p, content.length, 4);
 
         p = putUtf8(out, p, m.id());
         p = putUtf8(out, p, m.tag());
@@ -258,12 +258,6 @@ public final class IoMessageCodec {
         return v;
     }
 
-    private static int putInt(byte[] out, int p, int value, int width) {
-        for (int i = width - 1; i >= 0; i--) {
-            out[p + i] = (byte) (value >>> (8 * (width - 1 - i)));
-        }
-        return p + width;
-    }
 
     private static int putLong(byte[] out, int p, long value, int width) {
         for (int i = width - 1; i >= 0; i--) {

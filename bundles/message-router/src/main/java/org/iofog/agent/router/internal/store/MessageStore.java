@@ -203,7 +203,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                         q.publishWritten();
                         if (q.sink == null && q.depth() > maxBacklog) {
                             long lost = q.dropUpTo(q.end - maxBacklog);
-                            dropped.computeIfAbsent("backlog", k -> new LongAdder()).add(lost);
+                            count(dropped, "backlog", lost);
                         }
                         // Only a connected receiver is fed from memory; a backlog is read from the log,
                         // so memory stays flat however large the backlog grows.
@@ -502,8 +502,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                         try {
                             if (!q.closed && q.sink == null && upTo > q.acked) {
                                 q.dropUpTo(upTo);
-                                dropped.computeIfAbsent("disk", k -> new LongAdder()).add(disk);
-                                dropped.computeIfAbsent("unrouted", k -> new LongAdder()).add(unrouted);
+                                count(dropped, "disk", disk);
+                                count(dropped, "unrouted", unrouted);
                             }
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
@@ -602,7 +602,13 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     }
 
     private static void count(Map<String, LongAdder> counters, String key) {
-        counters.computeIfAbsent(key, k -> new LongAdder()).increment();
+        count(counters, key, 1);
+    }
+
+    private static void count(Map<String, LongAdder> counters, String key, long n) {
+        if (n > 0) {
+            counters.computeIfAbsent(key, k -> new LongAdder()).add(n);
+        }
     }
 
     private void recordLatency(long nanos) {
