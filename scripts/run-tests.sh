@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/prerequisites.sh
 # The image builds and their tests need a Docker engine.
 scripts/docker-engine.sh
+scripts/test-services.sh
 started=$(date +%s)
 mvn -B install "$@"
 echo "Whole test suite took $(( $(date +%s) - started )) s"

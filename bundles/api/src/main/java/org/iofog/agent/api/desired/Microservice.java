@@ -11,6 +11,8 @@ import java.util.Objects;
  * neutral defaults, because the controller adds fields over time.
  *
  * @param routes the receivers (microservice uuids) of what this microservice publishes
+ * @param limits CPU and memory limits; not part of the controller's API (it never sends
+ *               them), so usually {@link ResourceLimits#AGENT_DEFAULT}
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Microservice(
@@ -30,7 +32,8 @@ public record Microservice(
         @JsonProperty("isConsumer") boolean isConsumer,
         boolean delete,
         boolean deleteWithCleanup,
-        String imageSnapshot) {
+        String imageSnapshot,
+        ResourceLimits limits) {
 
     public Microservice {
         Objects.requireNonNull(uuid, "uuid");
@@ -43,5 +46,6 @@ public record Microservice(
         extraHosts = extraHosts == null ? List.of() : List.copyOf(extraHosts);
         cmd = cmd == null ? List.of() : List.copyOf(cmd);
         routes = routes == null ? List.of() : List.copyOf(routes);
+        limits = limits == null ? ResourceLimits.AGENT_DEFAULT : limits;
     }
 }

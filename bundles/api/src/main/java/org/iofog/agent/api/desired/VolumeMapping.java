@@ -10,6 +10,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 public record VolumeMapping(String hostDestination, String containerDestination, String accessMode, String type) {
 
     public VolumeMapping {
+        hostDestination = hostDestination == null ? "" : hostDestination;
+        containerDestination = containerDestination == null ? "" : containerDestination;
         accessMode = accessMode == null || accessMode.isBlank() ? "rw" : accessMode;
         type = type == null || type.isBlank() ? "bind" : type;
     }

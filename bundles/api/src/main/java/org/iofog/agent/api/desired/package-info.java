@@ -4,7 +4,7 @@
  * follow the Fog Controller's {@code agent/microservices} and {@code agent/registries}
  * answers, so the controller client and the local deployment file share one model.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.agent.api.desired;
 
