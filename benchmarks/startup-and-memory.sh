@@ -5,6 +5,7 @@
 #
 #   benchmarks/startup-and-memory.sh [idle seconds, default 60]
 #
+# The agent runs its shipped deployment (the sample pipeline), as an operator's would.
 # "Ready" is the agent's own log line, written when every bundle and DS component of
 # ours is active and Karaf's boot features are installed; the wall time is measured
 # here from the moment bin/karaf is launched until that line appears.
@@ -17,6 +18,12 @@ scratch=$(mktemp -d)
 cleanup() {
     pkill -f "karaf.base=$scratch" 2>/dev/null || true
     while pgrep -f "karaf.base=$scratch" >/dev/null; do sleep 0.2; done
+    # Containers outlive the agent by design: remove the ones this scratch agent started.
+    id=$(cat "$scratch"/iofog-agent-*/iofog-data/containers/agent-id 2>/dev/null || true)
+    if [ -n "$id" ]; then
+        ids=$(docker ps -aq --filter "label=org.iofog.agent.id=$id" 2>/dev/null || true)
+        [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+    fi
     rm -rf "$scratch"
 }
 trap cleanup EXIT

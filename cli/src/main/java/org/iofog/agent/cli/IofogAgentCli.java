@@ -39,14 +39,17 @@ public final class IofogAgentCli {
             Commands:
               help, --help, -h, -?        show this help
               version, --version, -v      agent version and the versions of its features
-              status                      daemon state, readiness and each subsystem
-                                          (exit 0 only when every component is active)
+              status                      daemon state, readiness, each subsystem and each
+                                          microservice (exit 0 only when every component is active)
               info                        the node's identity and configuration
               config <flag> <value> ...   change configuration, live; several flags at once
+              prune                       remove images the agent pulled that no microservice needs
 
             Config flags available in this version:
               -a  <url>                   controller URL, e.g. http://host:51121/api/v3/
               -ac <file>                  controller certificate file
+              -c  <url>                   Docker URL: unix:///var/run/docker.sock or tcp://host:port
+              -tz <zone>                  time zone given to containers, e.g. Europe/Berlin
 
             The CLI talks to the running agent on its loopback admin listener
             (127.0.0.1:54322 unless etc/org.iofog.agent.admin.cfg says otherwise) with the

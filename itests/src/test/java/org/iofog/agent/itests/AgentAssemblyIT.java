@@ -97,7 +97,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
         assertTrue(status, status.contains("ioFog daemon                : RUNNING"));
         assertTrue(status, status.matches("(?s).*DS components\\s+: (\\d+) of \\1 active.*"));
         assertTrue(status, status.contains("message-router            : RUNNING"));
-        assertTrue(status, status.contains("container-manager         : NOT_IMPLEMENTED"));
+        assertTrue(status, status.contains("container-manager         : RUNNING"));
         assertTrue(status, status.contains("deployment-file           : RUNNING"));
 
         String version = console("iofog:version");

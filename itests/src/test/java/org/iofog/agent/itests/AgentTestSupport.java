@@ -6,6 +6,7 @@ import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.configure
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.karafDistributionConfiguration;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.logLevel;
+import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.replaceConfigurationFile;
 
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -45,8 +46,17 @@ public abstract class AgentTestSupport {
     @Inject
     protected SessionFactory sessionFactory;
 
-    /** Options every test class boots with; subclasses add their own. */
+    /**
+     * Options every test class boots with; subclasses add their own. The agent's shipped
+     * deployment (the sample pipeline) is replaced by an empty one: containers outlive the
+     * agent by design, and test agents must not fight over the samples' container names.
+     */
     protected static Option[] agentDistribution() {
+        return agentDistribution(new File("src/test/resources/deployment-empty.json"));
+    }
+
+    /** Boots with {@code deployment} as etc/deployment.json. */
+    protected static Option[] agentDistribution(File deployment) {
         String tarball = new File(System.getProperty("distribution.tarball")).toURI().toString();
         String specs = System.getProperty("karaf.specs.dir");
         String localRepo = System.getProperty("maven.repo.local");
@@ -61,6 +71,7 @@ public abstract class AgentTestSupport {
                 configureConsole().ignoreLocalConsole().ignoreRemoteShell(),
                 logLevel(LogLevelOption.LogLevel.INFO),
                 editConfigurationFilePut("etc/org.iofog.agent.admin.cfg", "port", String.valueOf(adminPort)),
+                replaceConfigurationFile("etc/deployment.json", deployment),
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg",
                         "org.ops4j.pax.url.mvn.localRepository", localRepo),
                 systemProperty("itest.admin.port").value(String.valueOf(adminPort)),

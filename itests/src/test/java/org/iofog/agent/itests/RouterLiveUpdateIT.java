@@ -41,9 +41,7 @@ public class RouterLiveUpdateIT extends AgentTestSupport {
 
     @Configuration
     public Option[] config() {
-        List<Option> options = new ArrayList<>(List.of(agentDistribution()));
-        options.add(replaceConfigurationFile("etc/deployment.json", new File("src/test/resources/deployment-router.json")));
-        return options.toArray(new Option[0]);
+        return agentDistribution(new File("src/test/resources/deployment-router.json"));
     }
 
     private record Delivered(int generation, IoMessage message, long atNanos) {

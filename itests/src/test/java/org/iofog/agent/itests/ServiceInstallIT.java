@@ -36,6 +36,9 @@ public class ServiceInstallIT {
     private Path logDir;
     private Process agent;
     private int sshPort;
+    /** The shipped sample pipeline, renamed for this run so it never meets another agent's. */
+    private final String sensor = "sample-sensor-" + Long.toHexString(System.nanoTime());
+    private final String consumer = "sample-consumer-" + Long.toHexString(System.nanoTime());
 
     @Before
     public void unpackAndInstall() throws Exception {
@@ -53,6 +56,10 @@ public class ServiceInstallIT {
         sshPort = freePort();
         replaceLine(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(sshPort));
 
+        Path deployment = home.resolve("etc/deployment.json");
+        Files.writeString(deployment, Files.readString(deployment)
+                .replace("\"sample-sensor\"", "\"" + sensor + "\"").replace("\"sample-consumer\"", "\"" + consumer + "\""));
+
         Result install = run(home, 60, "bin/iofog-service", "install", "--data", dataDir.toString(),
                 "--log", logDir.toString(), "--unit-dir", unitDir.toString());
         assertEquals(install.toString(), 0, install.exit);
@@ -69,6 +76,8 @@ public class ServiceInstallIT {
         if (root != null) {
             run(root, 60, "rm", "-rf", root.toString());
         }
+        // Containers outlive the agent by design: remove this run's.
+        run(Path.of("/"), 60, "docker", "rm", "-f", "iofog_" + sensor, "iofog_" + consumer);
     }
 
     @Test
@@ -126,15 +135,49 @@ public class ServiceInstallIT {
         assertEquals(set.toString(), 0, set.exit);
         assertTrue(cli("info").out.contains("https://controller.example/api/v3/"));
 
-        // ExecStop, as systemd would run it.
+        // The shipped sample pipeline runs from the deployment file.
+        String pipeline = awaitMicroservicesRunning(90);
+        String before = containerState();
+
+        // ExecStop, as systemd would run it. The containers keep running ...
         Result stop = run(home, 60, "bin/stop");
         assertEquals(stop.toString(), 0, stop.exit);
         assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, cli("status").exit);
+        assertEquals("containers outlive the agent", before, containerState());
+
+        // ... and the restarted agent adopts them untouched: same containers, same start.
+        agent = startAsTheUnitDoes(unitText);
+        String again = awaitMicroservicesRunning(90);
+        assertEquals(pipeline + "\n---\n" + again, before, containerState());
+        assertEquals(0, run(home, 60, "bin/stop").exit);
+        assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
 
         Result uninstall = run(home, 60, "bin/iofog-service", "uninstall", "--unit-dir", unitDir.toString());
         assertEquals(uninstall.toString(), 0, uninstall.exit);
         assertFalse(Files.exists(unit));
+    }
+
+    /** Polls `status` until both sample microservices are RUNNING; returns that output. */
+    private String awaitMicroservicesRunning(long seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        Result last = null;
+        while (System.nanoTime() < deadline) {
+            last = cli("status");
+            if (last.out.matches("(?s).*\\b" + sensor + "\\s*: RUNNING.*") && last.out.matches("(?s).*\\b" + consumer + "\\s*: RUNNING.*")) {
+                return last.out;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the sample pipeline did not run within " + seconds + " s: " + last);
+    }
+
+    /** Id, start time and restart count of both sample containers, from Docker itself. */
+    private String containerState() throws Exception {
+        Result r = run(home, 60, "docker", "inspect", "--format", "{{.Id}} {{.State.Running}} {{.State.StartedAt}} {{.RestartCount}}",
+                "iofog_" + sensor, "iofog_" + consumer);
+        assertEquals(r.toString(), 0, r.exit);
+        return r.out.strip();
     }
 
     private Process startAsTheUnitDoes(String unitText) throws IOException {

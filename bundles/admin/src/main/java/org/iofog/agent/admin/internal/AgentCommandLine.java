@@ -18,6 +18,14 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.iofog.agent.api.runtime.MicroserviceRuntime;
+import org.iofog.agent.api.runtime.MicroserviceState;
+import org.iofog.agent.api.runtime.MicroserviceStatus;
+import org.iofog.agent.api.runtime.PruneResult;
+import org.iofog.agent.api.runtime.RuntimeUnavailableException;
 
 /**
  * The operator commands of {@code bin/iofog-agent} (see docs/cli.md), run inside the
@@ -29,6 +37,7 @@ import org.osgi.service.component.annotations.Reference;
 public final class AgentCommandLine {
 
     static final String CONTROLLER_PID = "org.iofog.agent.controller";
+    static final String CONTAINERS_PID = "org.iofog.agent.containers";
 
     /** The outcome of one command, as the CLI prints it. */
     public record Result(int exitCode, String stdout, String stderr) {
@@ -56,6 +65,8 @@ public final class AgentCommandLine {
     static {
         add(new Flag("-a", CONTROLLER_PID, "controllerUrl", "controller URL", AgentCommandLine::controllerUrl));
         add(new Flag("-ac", CONTROLLER_PID, "controllerCert", "controller certificate file", AgentCommandLine::existingFile));
+        add(new Flag("-c", CONTAINERS_PID, "dockerUrl", "Docker URL", AgentCommandLine::dockerUrl));
+        add(new Flag("-tz", CONTAINERS_PID, "timeZone", "time zone", AgentCommandLine::timeZone));
     }
 
     private static void add(Flag flag) {
@@ -64,6 +75,11 @@ public final class AgentCommandLine {
 
     private final AgentInspector inspector;
     private final ConfigurationAdmin configAdmin;
+
+    /** The container manager, when it runs (it may be being updated). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile MicroserviceRuntime runtime;
 
     @Activate
     public AgentCommandLine(@Reference AgentInspector inspector, @Reference ConfigurationAdmin configAdmin) {
@@ -86,6 +102,8 @@ public final class AgentCommandLine {
                 return info();
             case "config":
                 return config(rest);
+            case "prune":
+                return prune();
             default:
                 return Result.failed("unknown command '" + command + "'; try: iofog-agent help");
         }
@@ -116,6 +134,16 @@ public final class AgentCommandLine {
         for (SubsystemStatus s : report.subsystems()) {
             out.append(String.format("  %-26s: %-15s %s%n", s.subsystem(), s.state(), s.detail()));
             s.figures().forEach((k, v) -> out.append(String.format("  %-26s    %s = %s%n", "", k, v)));
+        }
+        MicroserviceRuntime r = runtime;
+        List<MicroserviceStatus> microservices = r == null ? List.of() : r.statuses();
+        out.append("Microservices: ").append(microservices.size()).append('\n');
+        long now = System.currentTimeMillis();
+        for (MicroserviceStatus m : microservices) {
+            out.append(String.format("  %-26s: %-16s %s%s%s%n", m.uuid(), m.state(),
+                    m.containerId().isEmpty() ? "" : "container " + m.containerId().substring(0, Math.min(12, m.containerId().length())),
+                    m.state() == MicroserviceState.RUNNING ? ", up " + formatDuration(Duration.ofMillis(m.operatingDuration(now))) : "",
+                    m.errorMessage().isEmpty() ? "" : " (" + m.errorMessage() + ")"));
         }
         if (report.inactive().isEmpty()) {
             return Result.ok(out.toString());
@@ -183,6 +211,36 @@ public final class AgentCommandLine {
             return Result.failed("could not store the configuration: " + e.getMessage());
         }
         return Result.ok(out.toString());
+    }
+
+    Result prune() {
+        MicroserviceRuntime r = runtime;
+        if (r == null) {
+            return Result.failed("the container manager is not running; nothing pruned");
+        }
+        try {
+            PruneResult result = r.pruneUnusedImages();
+            return Result.ok(String.format("Removed %d unused image(s), %.1f MB; kept %d in use%n",
+                    result.removedImages().size(), result.reclaimedBytes() / 1e6, result.keptInUse()));
+        } catch (RuntimeUnavailableException e) {
+            return Result.failed("prune failed: " + e.getMessage());
+        }
+    }
+
+    static Object dockerUrl(String value) {
+        String v = value.trim();
+        if (!v.matches("unix:///\\S+|tcp://[^\\s/]+(:\\d+)?/?")) {
+            throw new IllegalArgumentException("must be unix:///path/to/docker.sock or tcp://host:port");
+        }
+        return v;
+    }
+
+    static Object timeZone(String value) {
+        try {
+            return java.time.ZoneId.of(value.trim()).getId();
+        } catch (java.time.DateTimeException e) {
+            throw new IllegalArgumentException("not a time zone id such as Europe/Berlin or UTC");
+        }
     }
 
     static Object controllerUrl(String value) {

@@ -49,22 +49,29 @@ final class DockerEngine implements Closeable {
     /** CFS period used for every CPU limit: quota = cores x period. */
     static final long CPU_PERIOD_MICROS = 100_000;
 
-    private final DockerClient docker;
     private final String url;
+    private DockerClient docker;
 
+    /** Cheap: the client (and the many classes behind it) is made on first use, off the activation path. */
     DockerEngine(String url) {
         this.url = url;
-        // The agent's own settings only: no DOCKER_* environment or ~/.docker config leaks in.
-        var config = DefaultDockerClientConfig.createDefaultConfigBuilder()
-                .withDockerHost(url)
-                .withDockerTlsVerify(false)
-                .build();
-        var http = new ApacheDockerHttpClient.Builder()
-                .dockerHost(URI.create(url))
-                .maxConnections(32)
-                .connectionTimeout(Duration.ofSeconds(5))
-                .build();
-        this.docker = DockerClientImpl.getInstance(config, http);
+    }
+
+    private synchronized DockerClient client() {
+        if (docker == null) {
+            // The agent's own settings only: no DOCKER_* environment or ~/.docker config leaks in.
+            var config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                    .withDockerHost(url)
+                    .withDockerTlsVerify(false)
+                    .build();
+            var http = new ApacheDockerHttpClient.Builder()
+                    .dockerHost(URI.create(url))
+                    .maxConnections(32)
+                    .connectionTimeout(Duration.ofSeconds(5))
+                    .build();
+            docker = DockerClientImpl.getInstance(config, http);
+        }
+        return docker;
     }
 
     String url() {
@@ -72,23 +79,24 @@ final class DockerEngine implements Closeable {
     }
 
     void ping() {
-        docker.pingCmd().exec();
+        client().pingCmd().exec();
     }
 
     List<Container> containersOf(String agentId) {
-        return docker.listContainersCmd().withShowAll(true)
+        return client().listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of(ContainerPlan.LABEL_AGENT, agentId)).exec();
     }
 
     Optional<InspectContainerResponse> inspectContainer(String idOrName) {
         try {
-            return Optional.of(docker.inspectContainerCmd(idOrName).exec());
+            return Optional.of(client().inspectContainerCmd(idOrName).exec());
         } catch (NotFoundException e) {
             return Optional.empty();
         }
     }
 
-    String create(ContainerPlan plan) {
+    /** @param stopTimeoutSeconds also what dockerd itself gives the container when it shuts down */
+    String create(ContainerPlan plan, int stopTimeoutSeconds) {
         List<ExposedPort> exposed = new ArrayList<>();
         Ports bindings = new Ports();
         for (var p : plan.ports()) {
@@ -121,8 +129,9 @@ final class DockerEngine implements Closeable {
         if (plan.hostNetwork()) {
             host.withNetworkMode("host");
         }
-        var create = docker.createContainerCmd(plan.imageId())
+        var create = client().createContainerCmd(plan.imageId())
                 .withName(plan.containerName())
+                .withStopTimeout(stopTimeoutSeconds)
                 .withLabels(plan.labels())
                 .withEnv(plan.env())
                 .withExposedPorts(exposed)
@@ -134,27 +143,27 @@ final class DockerEngine implements Closeable {
     }
 
     void start(String id) {
-        docker.startContainerCmd(id).exec();
+        client().startContainerCmd(id).exec();
     }
 
     /** Stops (SIGTERM, then SIGKILL after the timeout) and removes, with anonymous volumes when asked. */
     void remove(String id, int stopTimeoutSeconds, boolean volumes) {
         try {
-            docker.stopContainerCmd(id).withTimeout(stopTimeoutSeconds).exec();
+            client().stopContainerCmd(id).withTimeout(stopTimeoutSeconds).exec();
         } catch (NotFoundException e) {
             return;
         } catch (DockerException e) {
             // 304 (already stopped) and similar: removal below forces it anyway.
         }
         try {
-            docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(volumes).exec();
+            client().removeContainerCmd(id).withForce(true).withRemoveVolumes(volumes).exec();
         } catch (NotFoundException e) {
             // gone already
         }
     }
 
     void updateLimits(String id, ResourceLimits limits) {
-        docker.updateContainerCmd(id)
+        client().updateContainerCmd(id)
                 .withCpuPeriod(CPU_PERIOD_MICROS)
                 .withCpuQuota(cpuQuota(limits))
                 .withMemory(memoryBytes(limits))
@@ -175,7 +184,7 @@ final class DockerEngine implements Closeable {
     String lastLogLines(String id, int lines) {
         StringBuilder out = new StringBuilder();
         try {
-            docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines)
+            client().logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(lines)
                     .exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
                         @Override
                         public void onNext(com.github.dockerjava.api.model.Frame frame) {
@@ -192,7 +201,7 @@ final class DockerEngine implements Closeable {
 
     Optional<InspectImageResponse> inspectImage(String reference) {
         try {
-            return Optional.of(docker.inspectImageCmd(reference).exec());
+            return Optional.of(client().inspectImageCmd(reference).exec());
         } catch (NotFoundException e) {
             return Optional.empty();
         }
@@ -206,7 +215,7 @@ final class DockerEngine implements Closeable {
             throws InterruptedException {
         var layers = new HashMap<String, long[]>();
         String[] digest = {""};
-        var cmd = docker.pullImageCmd(repository).withTag(tagOrDigest);
+        var cmd = client().pullImageCmd(repository).withTag(tagOrDigest);
         if (auth != null) {
             cmd.withAuthConfig(auth);
         }
@@ -254,17 +263,17 @@ final class DockerEngine implements Closeable {
     }
 
     List<Image> images() {
-        return docker.listImagesCmd().withShowAll(false).exec();
+        return client().listImagesCmd().withShowAll(false).exec();
     }
 
     List<Container> allContainers() {
-        return docker.listContainersCmd().withShowAll(true).exec();
+        return client().listContainersCmd().withShowAll(true).exec();
     }
 
     /** Removes an image unless something still uses it; false when Docker refused (in use). */
     boolean removeImage(String id, boolean force) {
         try {
-            docker.removeImageCmd(id).withForce(force).exec();
+            client().removeImageCmd(id).withForce(force).exec();
             return true;
         } catch (NotFoundException e) {
             return true;
@@ -275,7 +284,7 @@ final class DockerEngine implements Closeable {
 
     void removeVolume(String name) {
         try {
-            docker.removeVolumeCmd(name).exec();
+            client().removeVolumeCmd(name).exec();
         } catch (NotFoundException e) {
             // gone already
         }
@@ -283,7 +292,7 @@ final class DockerEngine implements Closeable {
 
     /** Streams container events of this agent's containers until closed or the engine goes away. */
     Closeable events(String agentId, Consumer<Event> onEvent, Consumer<Throwable> onEnd) {
-        return docker.eventsCmd()
+        return client().eventsCmd()
                 .withEventTypeFilter(EventType.CONTAINER)
                 .withLabelFilter(Map.of(ContainerPlan.LABEL_AGENT, agentId))
                 .exec(new ResultCallback.Adapter<Event>() {
@@ -307,7 +316,9 @@ final class DockerEngine implements Closeable {
     }
 
     @Override
-    public void close() throws IOException {
-        docker.close();
+    public synchronized void close() throws IOException {
+        if (docker != null) {
+            docker.close();
+        }
     }
 }

@@ -72,6 +72,8 @@ final class Reconciler implements AutoCloseable {
         int crashes;
         String lastCrashFinishedAt = "";
         long nextStartAt;
+        long nextImageAttemptAt;
+        int imageFailures;
         String error = "";
         MicroserviceState state = MicroserviceState.QUEUED;
 
@@ -116,7 +118,11 @@ final class Reconciler implements AutoCloseable {
         this.pins = pins;
         this.agentId = agentId;
         this.desired = desired;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-containers"));
+        var scheduler = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> new Thread(r, "iofog-containers"));
+        // Retries scheduled for later must not hold up a shutdown.
+        scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        scheduler.setRemoveOnCancelPolicy(true);
+        this.loop = scheduler;
         AtomicInteger n = new AtomicInteger();
         this.pulls = Executors.newFixedThreadPool(Math.max(1, config.pullThreads()),
                 r -> new Thread(r, "iofog-image-pull-" + n.incrementAndGet()));
@@ -140,9 +146,22 @@ final class Reconciler implements AutoCloseable {
         String zone = c.timeZone().isBlank() ? java.time.ZoneId.systemDefault().getId() : c.timeZone().trim();
         double cpu = c.defaultCpuCores() > 0 ? c.defaultCpuCores() : 1.0;
         long memory = c.defaultMemoryMegabytes() > 0 ? c.defaultMemoryMegabytes() : 1024;
-        this.settings = new ContainerPlan.Settings(agentId, zone, List.of(c.privilegedMicroservices()),
+        this.settings = new ContainerPlan.Settings(agentId, zone, listSetting(c.privilegedMicroservices()),
                 c.logFiles(), new ResourceLimits(cpu, memory));
-        this.resolver = new ImageResolver(engine, List.of(c.allowedRegistries()), Duration.ofMinutes(30));
+        this.resolver = new ImageResolver(engine, listSetting(c.allowedRegistries()), Duration.ofMinutes(30));
+    }
+
+    /** A list setting as it comes from a .cfg file ("a, b") or the console (an array). */
+    static List<String> listSetting(String[] values) {
+        List<String> out = new ArrayList<>();
+        for (String v : values) {
+            for (String part : v.split("[,\\s]+")) {
+                if (!part.isBlank()) {
+                    out.add(part.trim());
+                }
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** Asks for a pass; requests while one is queued are folded into it. */
@@ -317,11 +336,15 @@ final class Reconciler implements AutoCloseable {
         } else if (!m.rebuild() && rebuildSeen) {
             savePin(m.uuid(), new ImagePins.Entry(pin.get().image(), false));
         }
-        String imageKey = m.imageId() + "|" + m.registryId();
+        // The registry's settings are part of the key: new credentials mean a new attempt now.
+        String imageKey = m.imageId() + "|" + m.registryId() + "|" + registries.stream()
+                .filter(r -> r.id() == m.registryId()).map(r -> r + "|" + r.password().hashCode()).findFirst().orElse("");
         if (!imageKey.equals(t.imageKey)) {
             t.image = null;
             t.refusedKey = null;
             t.imageKey = imageKey;
+            t.nextImageAttemptAt = 0;
+            t.imageFailures = 0;
         }
         if (t.refusedKey != null && !t.rebuildPending) {
             publish(t, MicroserviceState.FAILED);
@@ -329,6 +352,10 @@ final class Reconciler implements AutoCloseable {
         }
         if (t.pulling) {
             publish(t, MicroserviceState.PULLING);
+            return;
+        }
+        if ((t.image == null || t.rebuildPending) && System.currentTimeMillis() < t.nextImageAttemptAt) {
+            publish(t, MicroserviceState.FAILED);
             return;
         }
         if (t.image == null || t.rebuildPending) {
@@ -443,6 +470,8 @@ final class Reconciler implements AutoCloseable {
     private void imageResolved(Microservice m, Tracked t, PinnedImage image, boolean rebuild, boolean pulled) {
         PinnedImage before = t.image;
         t.image = image;
+        t.imageFailures = 0;
+        t.nextImageAttemptAt = 0;
         t.error = "";
         t.refusedKey = null;
         if (rebuild) {
@@ -469,8 +498,13 @@ final class Reconciler implements AutoCloseable {
             t.rebuildPending = false;
             LOG.warn("{}: image refused: {}", m.uuid(), e.getMessage());
         } else {
-            LOG.warn("{}: image not available: {}; retrying in {} s", m.uuid(), e.getMessage(), IMAGE_RETRY.toSeconds());
-            requestReconcileIn(IMAGE_RETRY);
+            // Retried with backoff (2 s doubling to 5 min): a registry that is down or refuses
+            // our credentials is not hammered.
+            t.imageFailures++;
+            long delay = Math.min(300_000L, 2000L << Math.min(8, t.imageFailures - 1));
+            t.nextImageAttemptAt = System.currentTimeMillis() + delay;
+            LOG.warn("{}: image not available: {}; retrying in {} s", m.uuid(), e.getMessage(), delay / 1000);
+            requestReconcileIn(Duration.ofMillis(delay));
         }
         publish(t, MicroserviceState.FAILED);
     }
@@ -480,7 +514,7 @@ final class Reconciler implements AutoCloseable {
         publish(t, MicroserviceState.CREATING);
         String id;
         try {
-            id = engine.create(plan);
+            id = engine.create(plan, config.stopTimeoutSeconds());
         } catch (ConflictException e) {
             // The name is taken: ours from an interrupted pass (remove and retry), or somebody
             // else's (never touched; reported).
@@ -496,7 +530,7 @@ final class Reconciler implements AutoCloseable {
                 return;
             }
             engine.remove(holder.get().getId(), config.stopTimeoutSeconds(), false);
-            id = engine.create(plan);
+            id = engine.create(plan, config.stopTimeoutSeconds());
         }
         t.containerId = id;
         publish(t, MicroserviceState.STARTING);

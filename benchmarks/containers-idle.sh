@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The real agent with many microservices: time from start to all containers running, then
+# the agent's CPU (and RSS) while idle with them. Run after a build; needs Docker and
+# busybox-static. Uses a scratch copy of the distribution and removes its containers.
+#
+#   benchmarks/containers-idle.sh [microservices, default 50] [idle seconds, default 60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-50}
+idle=${2:-60}
+image=iofog-bench/busybox:1
+
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+    root=$(mktemp -d)
+    mkdir -p "$root/bin"
+    cp /bin/busybox "$root/bin/"
+    for a in $("$root/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$root/bin/$a"; done
+    tar -C "$root" -c . | docker import -c 'CMD ["sleep","3600"]' - "$image" >/dev/null
+    rm -rf "$root"
+fi
+
+tarball=$(ls karaf-assembly/target/iofog-agent-*.tar.gz)
+scratch=$(mktemp -d)
+home=""
+cleanup() {
+    pkill -f "karaf.base=$scratch" 2>/dev/null || true
+    while pgrep -f "karaf.base=$scratch" >/dev/null; do sleep 0.2; done
+    id=$(cat "$scratch"/iofog-agent-*/iofog-data/containers/agent-id 2>/dev/null || true)
+    if [ -n "$id" ]; then
+        ids=$(docker ps -aq --filter "label=org.iofog.agent.id=$id")
+        [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    fi
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+tar xzf "$tarball" -C "$scratch"
+home=$(ls -d "$scratch"/iofog-agent-*)
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sed -i "s/^port = .*/port = $(port)/" "$home/etc/org.iofog.agent.admin.cfg"
+sed -i "s/^sshPort *=.*/sshPort = $(port)/" "$home/etc/org.apache.karaf.shell.cfg"
+sed -i "s/^stopTimeoutSeconds *=.*/stopTimeoutSeconds = 1/" "$home/etc/org.iofog.agent.containers.cfg"
+run=$(date +%s%N | tail -c 7)
+{
+    echo '{"microservices": ['
+    for i in $(seq 1 "$count"); do
+        sep=$([ "$i" -lt "$count" ] && echo , || true)
+        echo "  {\"uuid\": \"idle-$run-$i\", \"imageId\": \"$image\", \"registryId\": 2, \"cmd\": [\"sleep\", \"86400\"]}$sep"
+    done
+    echo ']}'
+} >"$home/etc/deployment.json"
+
+launched=$(date +%s%N)
+"$home/bin/karaf" server >"$scratch/console.out" 2>&1 &
+for _ in $(seq 1 600); do
+    [ -s "$home/iofog-data/containers/agent-id" ] && break
+    sleep 0.1
+done
+id=$(cat "$home/iofog-data/containers/agent-id")
+running=0
+for _ in $(seq 1 1200); do
+    running=$(docker ps -q --filter "label=org.iofog.agent.id=$id" | wc -l)
+    [ "$running" -ge "$count" ] && break
+    sleep 0.1
+done
+all_running_ms=$(( ($(date +%s%N) - launched) / 1000000 ))
+[ "$running" -ge "$count" ] || { echo "only $running of $count containers running" >&2; exit 1; }
+
+pid=$(pgrep -f "karaf.base=$home")
+sleep 10   # let start-up work finish before measuring idle
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+hz=$(getconf CLK_TCK)
+t0=$(ticks)
+sleep "$idle"
+t1=$(ticks)
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+cpu=$(awk -v d=$(( t1 - t0 )) -v hz="$hz" -v s="$idle" 'BEGIN { printf "%.2f", d * 100 / hz / s }')
+
+printf '%-52s %10s\n' "measure" "value"
+printf '%-52s %8s ms\n' "agent start to $count containers running, wall" "$all_running_ms"
+printf '%-52s %8s %%\n' "agent CPU over ${idle} s idle with $count containers" "$cpu"
+printf '%-52s %8s MB\n' "agent RSS then" "$(( rss_kb / 1024 ))"
