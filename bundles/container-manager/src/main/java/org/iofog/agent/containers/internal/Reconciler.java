@@ -107,6 +107,7 @@ final class Reconciler implements AutoCloseable {
     private volatile String engineProblem = "not contacted yet";
     private volatile boolean closed;
     private Closeable events;
+    private Object eventsGeneration;
 
     /**
      * @param desired the current desired state, or null while no source is bound (then
@@ -244,18 +245,29 @@ final class Reconciler implements AutoCloseable {
     }
 
     private void subscribeEvents() {
+        Object generation = new Object();
+        eventsGeneration = generation;
         events = engine.events(agentId, event -> requestReconcile(), error -> {
             if (!closed) {
-                // The stream ends when dockerd goes away; the next pass finds out and re-subscribes.
-                loop.execute(() -> {
-                    closeEvents();
-                    requestReconcile();
-                });
+                // The stream ends when dockerd goes away; the next pass finds out and
+                // subscribes again. Only this subscription's end counts: the end of one
+                // closed on purpose must not close its successor.
+                try {
+                    loop.execute(() -> {
+                        if (eventsGeneration == generation) {
+                            closeEvents();
+                            requestReconcile();
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closing
+                }
             }
         });
     }
 
     private void closeEvents() {
+        eventsGeneration = null;
         if (events != null) {
             try {
                 events.close();

@@ -363,6 +363,31 @@ class ContainerManagerIT {
     }
 
     @Test
+    void offlineTheRecordedImageRunsWithoutItsRegistry() throws Exception {
+        Harness h = harness(Map.of());
+        String uuid = Harness.uuid();
+        String digest;
+        String json;
+        try (DockerFixture.Registry shortLived = new DockerFixture.Registry(false)) {
+            digest = shortLived.push(IMAGE, "offline/app:1", false);
+            json = "{\"uuid\":\"" + uuid + "\",\"imageId\":\"" + shortLived.host() + "/offline/app:1\",\"registryId\":1%s}";
+            h.desire(List.of(microservice(json.formatted(""))));
+            assertThat(h.await(uuid, MicroserviceState.RUNNING).image()).endsWith("@" + digest);
+        }
+        // The registry is gone; a change that needs a new container still runs the pinned image.
+        String before = h.reconciler().status(uuid).orElseThrow().containerId();
+        h.desire(List.of(microservice(json.formatted(",\"env\":[{\"key\":\"OFFLINE\",\"value\":\"yes\"}]"))));
+        await().atMost(Duration.ofSeconds(30)).until(() -> h.reconciler().status(uuid)
+                .filter(s -> s.state() == MicroserviceState.RUNNING && !s.containerId().equals(before)).isPresent());
+        assertThat(h.reconciler().status(uuid).orElseThrow().image()).endsWith("@" + digest);
+        // So does a restarted agent.
+        h.stop();
+        h.start();
+        h.desire(List.of(microservice(json.formatted(",\"env\":[{\"key\":\"OFFLINE\",\"value\":\"yes\"}]"))));
+        assertThat(h.await(uuid, MicroserviceState.RUNNING).image()).endsWith("@" + digest);
+    }
+
+    @Test
     void deleteRemovesAndCleanupAlsoRemovesVolumesAndTheImage() throws Exception {
         Harness h = harness(Map.of());
         String digest = openRegistry.push(IMAGE_B, "cleanup/app:1", false);
