@@ -51,6 +51,16 @@ class AgentCommandLineTest {
     }
 
     @Test
+    void dockerUrlAndTimeZoneAreCheckedBeforeTheyAreStored() {
+        assertThat(AgentCommandLine.dockerUrl(" unix:///var/run/docker.sock ")).isEqualTo("unix:///var/run/docker.sock");
+        assertThat(AgentCommandLine.dockerUrl("tcp://127.0.0.1:2375")).isEqualTo("tcp://127.0.0.1:2375");
+        assertThatThrownBy(() -> AgentCommandLine.dockerUrl("http://127.0.0.1:2375")).hasMessageContaining("unix:///");
+        assertThatThrownBy(() -> AgentCommandLine.dockerUrl("/var/run/docker.sock")).hasMessageContaining("unix:///");
+        assertThat(AgentCommandLine.timeZone("Europe/Berlin")).isEqualTo("Europe/Berlin");
+        assertThatThrownBy(() -> AgentCommandLine.timeZone("Mars/Olympus")).hasMessageContaining("time zone");
+    }
+
+    @Test
     void durationsReadLikeTheReferenceAgents() {
         assertThat(AgentCommandLine.formatDuration(java.time.Duration.ofSeconds(90061))).isEqualTo("1d 1h 1m 1s");
     }
