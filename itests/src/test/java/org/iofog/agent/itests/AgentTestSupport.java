@@ -101,6 +101,30 @@ public abstract class AgentTestSupport {
         return options.toArray(new Option[0]);
     }
 
+    /** A tiny test image: a busybox-static root filesystem, imported (no registry is reachable). */
+    static final String BUSYBOX = "iofog-itest/busybox:1";
+
+    static void importBusybox() throws IOException {
+        sh("docker image inspect " + BUSYBOX + " >/dev/null 2>&1 && exit 0; set -e; root=$(mktemp -d); mkdir -p $root/bin;"
+                + " cp /bin/busybox $root/bin/; for a in $($root/bin/busybox --list); do [ $a = busybox ] || ln -s busybox $root/bin/$a; done;"
+                + " tar -C $root -c . | docker import -c 'CMD [\"sleep\",\"3600\"]' - " + BUSYBOX + " >/dev/null; rm -rf $root");
+    }
+
+    /** Runs a bash script; its output, or an IOException with it when it fails. */
+    static String sh(String script) throws IOException {
+        try {
+            Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (!p.waitFor(2, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IOException(script + " failed: " + out);
+            }
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
     static int freePort() {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();

@@ -46,7 +46,7 @@ import org.osgi.util.tracker.ServiceTracker;
 @FixMethodOrder(MethodSorters.NAME_ASCENDING)
 public class ContainerManagerKarafIT extends AgentTestSupport {
 
-    private static final String IMAGE = "iofog-itest/busybox:1";
+    private static final String IMAGE = BUSYBOX;
 
     @Inject
     protected MicroserviceRuntime runtime;
@@ -58,9 +58,7 @@ public class ContainerManagerKarafIT extends AgentTestSupport {
     @Configuration
     public Option[] config() throws IOException {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        sh("set -e; root=$(mktemp -d); mkdir -p $root/bin; cp /bin/busybox $root/bin/;"
-                + " for a in $($root/bin/busybox --list); do [ $a = busybox ] || ln -s busybox $root/bin/$a; done;"
-                + " tar -C $root -c . | docker import -c 'CMD [\"sleep\",\"3600\"]' - " + IMAGE + " >/dev/null; rm -rf $root");
+        importBusybox();
         Path deployment = Files.createTempFile("deployment-containers", ".json");
         Files.writeString(deployment, deployment(run, ""));
         // Containers outlive the agent by design; the driver removes this run's when it ends.
@@ -93,20 +91,6 @@ public class ContainerManagerKarafIT extends AgentTestSupport {
 
     private static String second() {
         return "second-" + run();
-    }
-
-    static String sh(String script) throws IOException {
-        try {
-            Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-            if (!p.waitFor(2, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new IOException(script + " failed: " + out);
-            }
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
     }
 
     private String containerOf(String uuid) {

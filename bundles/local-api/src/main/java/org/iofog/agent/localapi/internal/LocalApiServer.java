@@ -1,27 +1,58 @@
 package org.iofog.agent.localapi.internal;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.websocket.server.ServerUpgradeRequest;
+import org.eclipse.jetty.websocket.server.ServerUpgradeResponse;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.iofog.agent.api.desired.DesiredState;
+import org.iofog.agent.api.desired.DesiredStateSource;
+import org.iofog.agent.api.desired.Microservice;
+import org.iofog.agent.api.messaging.MessageRouter;
+import org.iofog.agent.api.messaging.RouterException;
+import org.iofog.agent.api.runtime.MicroserviceRuntime;
 import org.iofog.agent.api.status.HealthState;
 import org.iofog.agent.api.status.SubsystemHealth;
 import org.iofog.agent.api.status.SubsystemStatus;
-import org.iofog.agent.api.desired.DesiredStateSource;
+import org.iofog.sdk.message.IoMessage;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
-import org.osgi.service.component.annotations.Activate;
-import org.osgi.service.component.annotations.Component;
-import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The local-api subsystem: the REST and WebSocket API containers use on port 54321.
- * <p>
- * Its function is not built yet; until it is, the component activates, takes its
- * configuration live and says plainly in its status that it does nothing, so no
- * operator mistakes it for a working subsystem.
+ * The local-api subsystem: the REST endpoints and the two WebSockets containers use
+ * (the Local API spec), on Jetty 12, on the addresses containers can reach. Every
+ * request and socket is bound to the container it really comes from. Updating this
+ * bundle drops the sockets for an instant; SDK clients reconnect and the router keeps
+ * what they had not acknowledged.
  */
 @Component(service = SubsystemHealth.class, immediate = true, configurationPid = LocalApiServer.PID)
 @Designate(ocd = LocalApiServerConfig.class)
@@ -30,32 +61,345 @@ public final class LocalApiServer implements SubsystemHealth {
     static final String PID = "org.iofog.agent.localapi";
     static final String SUBSYSTEM = "local-api";
     private static final Logger LOG = LoggerFactory.getLogger(LocalApiServer.class);
+    private static final long REBIND_CHECK_NANOS = 10_000_000_000L;
 
-    /** Optional and greedy: the controller client takes over from the deployment file by ranking. */
+    /** What the handlers and sockets need from the component; all of it may change while they run. */
+    interface Services {
+        LocalApiServerConfig config();
+
+        MessageRouter router();
+
+        DesiredState desiredState();
+
+        Callers callers();
+
+        Sockets sockets();
+
+        String edgeResources();
+
+        /** Publishes as the caller; a marked relay keeps a foreign publisher. */
+        IoMessage publish(MessageRouter router, String caller, IoMessage message) throws RouterException;
+    }
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    volatile DesiredStateSource desiredState;
+    volatile MessageRouter router;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile MicroserviceRuntime runtime;
+
+    private volatile DesiredStateSource source;
+    private AutoCloseable desiredSubscription;
+    private Map<String, String> lastConfigs = Map.of();
 
     private volatile LocalApiServerConfig config;
+    private final Sockets sockets = new Sockets();
+    private final Callers callers = new Callers(new CallerIdentifier(Path.of("/proc")), () -> runtime);
+    private final Services services = new Services() {
+        @Override
+        public LocalApiServerConfig config() {
+            return config;
+        }
+
+        @Override
+        public MessageRouter router() {
+            return router;
+        }
+
+        @Override
+        public DesiredState desiredState() {
+            DesiredStateSource s = source;
+            return s == null ? null : s.current();
+        }
+
+        @Override
+        public Callers callers() {
+            return callers;
+        }
+
+        @Override
+        public Sockets sockets() {
+            return sockets;
+        }
+
+        @Override
+        public String edgeResources() {
+            // No source of edge resources yet (they come with the controller client).
+            return "[]";
+        }
+
+        @Override
+        public IoMessage publish(MessageRouter r, String caller, IoMessage message) throws RouterException {
+            if (!message.publisher().isEmpty() && !message.publisher().equals(caller)
+                    && List.of(config.relays()).stream().flatMap(v -> List.of(v.split("[,\\s]+")).stream())
+                    .anyMatch(caller::equals)) {
+                return r.relay(message);
+            }
+            return r.publish(caller, message);
+        }
+    };
+
+    private Server server;
+    private RestApi rest;
+    private final Map<String, ServerConnector> connectors = new TreeMap<>();
+    private final Set<String> unbound = Collections.synchronizedSet(new LinkedHashSet<>());
+    private volatile String bindProblem = "";
+    private final ScheduledExecutorService ticker;
+    private long lastRebindCheck;
 
     @Activate
-    public LocalApiServer(LocalApiServerConfig config) {
+    public LocalApiServer(LocalApiServerConfig config) throws Exception {
         this.config = config;
-        LOG.info("{} active; its function is not built yet", SUBSYSTEM);
+        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-localapi-tick"));
+        startServer();
+        ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindDesiredStateSource(DesiredStateSource s) {
+        closeDesiredSubscription();
+        source = s;
+        lastConfigs = configs(s.current());
+        desiredSubscription = s.subscribe(this::desiredStateChanged);
+    }
+
+    synchronized void unbindDesiredStateSource(DesiredStateSource s) {
+        if (source == s) {
+            closeDesiredSubscription();
+            source = null;
+        }
+    }
+
+    private void closeDesiredSubscription() {
+        if (desiredSubscription != null) {
+            try {
+                desiredSubscription.close();
+            } catch (Exception e) {
+                LOG.debug("closing the desired-state subscription: {}", e.toString());
+            }
+            desiredSubscription = null;
+        }
+    }
+
+    /** 0x0C goes only to microservices whose config string really changed. */
+    private synchronized void desiredStateChanged(DesiredState state) {
+        Map<String, String> now = configs(state);
+        for (var e : now.entrySet()) {
+            String before = lastConfigs.get(e.getKey());
+            if (before != null && !before.equals(e.getValue())) {
+                LOG.info("{}: config changed; signalling its control socket", e.getKey());
+                sockets.configChanged(e.getKey());
+            }
+        }
+        lastConfigs = now;
+        // Addresses may have moved with containers recreated for the new state.
+        callers.forgetAll();
+    }
+
+    private static Map<String, String> configs(DesiredState state) {
+        Map<String, String> configs = new HashMap<>();
+        for (Microservice m : state.microservices()) {
+            configs.put(m.uuid(), m.config());
+        }
+        return configs;
     }
 
     @Modified
-    void modified(LocalApiServerConfig config) {
-        this.config = config;
+    synchronized void modified(LocalApiServerConfig next) throws Exception {
+        LocalApiServerConfig previous = config;
+        config = next;
+        if (previous.port() != next.port() || !List.of(previous.bindAddresses()).equals(List.of(next.bindAddresses()))
+                || previous.maxFrameBytes() != next.maxFrameBytes()) {
+            stopServer();
+            startServer();
+        }
         LOG.info("{} configuration updated", SUBSYSTEM);
+    }
+
+    @Deactivate
+    synchronized void deactivate() throws Exception {
+        ticker.shutdownNow();
+        closeDesiredSubscription();
+        stopServer();
+        LOG.info("{} stopped", SUBSYSTEM);
+    }
+
+    private synchronized void startServer() throws Exception {
+        QueuedThreadPool threads = new QueuedThreadPool(64, 2);
+        threads.setName("iofog-localapi");
+        Server s = new Server(threads);
+        rest = new RestApi(services);
+        WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(s, container -> {
+            container.setMaxBinaryMessageSize(config.maxFrameBytes());
+            container.setMaxTextMessageSize(64 * 1024);
+            // Containers keep their control socket open and silent for hours.
+            container.setIdleTimeout(Duration.ofHours(1));
+            container.addMapping("/v2/message/socket/id/*", (rq, rs, cb) -> socket(rq, rs, cb, true));
+            container.addMapping("/v2/control/socket/id/*", (rq, rs, cb) -> socket(rq, rs, cb, false));
+        });
+        ws.setHandler(rest);
+        s.setHandler(ws);
+        s.start();
+        server = s;
+        connectors.clear();
+        rebind();
+    }
+
+    private Object socket(ServerUpgradeRequest request, ServerUpgradeResponse response,
+                          org.eclipse.jetty.util.Callback callback, boolean messages) {
+        String path = request.getHttpURI().getPath();
+        String claimed = path.substring(path.lastIndexOf('/') + 1);
+        var caller = callers.of(request.getConnectionMetaData());
+        if (caller.isEmpty()) {
+            rest.refused.incrementAndGet();
+            Response.writeError(request, response, callback, 403,
+                    "this connection does not come from a running microservice's container");
+            return null;
+        }
+        String me = caller.get().microservice();
+        if (!claimed.equals(me)) {
+            rest.refused.incrementAndGet();
+            LOG.warn("Local API: {} opened a socket as {}; refused", me, claimed);
+            Response.writeError(request, response, callback, 403,
+                    "this connection belongs to microservice " + me + ", not " + claimed);
+            return null;
+        }
+        return messages ? new MessageSocket(me, services) : new ControlSocket(me, services);
+    }
+
+    private synchronized void stopServer() throws Exception {
+        sockets.closeAll();
+        if (server != null) {
+            server.stop();
+            server = null;
+        }
+        connectors.clear();
+    }
+
+    /**
+     * Listens on every configured address that exists now: an interface that has no IPv4
+     * address yet (docker0 before dockerd made it) is bound as soon as it has one, and
+     * rebound when its address changes.
+     */
+    private synchronized void rebind() {
+        if (server == null) {
+            return;
+        }
+        Map<String, String> wanted = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        for (String entry : config.bindAddresses()) {
+            for (String name : entry.split("[,\\s]+")) {
+                if (name.isBlank()) {
+                    continue;
+                }
+                String address = resolve(name.trim());
+                if (address == null) {
+                    missing.add(name.trim());
+                } else {
+                    wanted.put(address, name.trim());
+                }
+            }
+        }
+        for (String address : new ArrayList<>(connectors.keySet())) {
+            if (!wanted.containsKey(address)) {
+                ServerConnector c = connectors.remove(address);
+                try {
+                    c.stop();
+                } catch (Exception e) {
+                    LOG.debug("stopping the listener on {}: {}", address, e.toString());
+                }
+                server.removeConnector(c);
+                LOG.info("Local API no longer listens on {}", address);
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (var e : wanted.entrySet()) {
+            if (connectors.containsKey(e.getKey())) {
+                continue;
+            }
+            ServerConnector c = new ServerConnector(server, 1, 1);
+            c.setHost(e.getKey());
+            c.setPort(config.port());
+            try {
+                server.addConnector(c);
+                c.start();
+                connectors.put(e.getKey(), c);
+                LOG.info("Local API listens on {}:{} ({})", e.getKey(), config.port(), e.getValue());
+            } catch (Exception ex) {
+                server.removeConnector(c);
+                problems.add(e.getKey() + ":" + config.port() + " (" + ex.getMessage() + ")");
+            }
+        }
+        unbound.clear();
+        unbound.addAll(missing);
+        bindProblem = problems.isEmpty() ? "" : "cannot listen on " + String.join(", ", problems);
+        if (!problems.isEmpty()) {
+            LOG.warn("Local API {}; retrying", bindProblem);
+        }
+    }
+
+    private static String resolve(String name) {
+        if (name.matches("[0-9.]+") || name.contains(":")) {
+            return name;
+        }
+        try {
+            NetworkInterface nic = NetworkInterface.getByName(name);
+            if (nic == null || !nic.isUp() && !name.startsWith("docker")) {
+                return null;
+            }
+            for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                if (a instanceof Inet4Address) {
+                    return a.getHostAddress();
+                }
+            }
+        } catch (SocketException e) {
+            return null;
+        }
+        return null;
+    }
+
+    private void tick() {
+        try {
+            long now = System.nanoTime();
+            if (now - lastRebindCheck > REBIND_CHECK_NANOS || !bindProblem.isEmpty()) {
+                lastRebindCheck = now;
+                rebind();
+            }
+            sockets.tick(router, now);
+        } catch (RuntimeException e) {
+            LOG.warn("Local API housekeeping failed: {}", e.toString());
+        }
     }
 
     @Override
     public SubsystemStatus status() {
-        DesiredStateSource source = desiredState;
-        Map<String, Object> figures = source == null ? Map.of()
-                : Map.of("desiredMicroservices", source.current().microservices().size());
-        return new SubsystemStatus(SUBSYSTEM, HealthState.NOT_IMPLEMENTED,
-                "not built yet: the REST and WebSocket API containers use on port 54321", figures);
+        Map<String, Object> figures = new LinkedHashMap<>();
+        List<String> listening;
+        synchronized (this) {
+            listening = connectors.keySet().stream().map(a -> a + ":" + config.port()).toList();
+        }
+        figures.put("listening", String.join(", ", listening));
+        figures.put("messageSockets", sockets.messageSocketCount());
+        figures.put("controlSockets", sockets.controlSocketCount());
+        RestApi r = rest;
+        figures.put("refused", r == null ? 0 : r.refused.get());
+        figures.put("badRequests", r == null ? 0 : r.badRequests.get());
+        figures.put("droppedFrames", sockets.droppedFrames.get());
+        String problem = bindProblem;
+        if (listening.isEmpty()) {
+            return new SubsystemStatus(SUBSYSTEM, HealthState.FAILED,
+                    problem.isEmpty() ? "not listening on any address" : problem, figures);
+        }
+        if (!problem.isEmpty()) {
+            return new SubsystemStatus(SUBSYSTEM, HealthState.DEGRADED, problem, figures);
+        }
+        String waiting = unbound.isEmpty() ? "" : "; waiting for " + String.join(", ", unbound) + " to have an address";
+        if (runtime == null) {
+            return new SubsystemStatus(SUBSYSTEM, HealthState.DEGRADED,
+                    "the container manager is not running: no caller can be identified" + waiting, figures);
+        }
+        return new SubsystemStatus(SUBSYSTEM, HealthState.RUNNING, "port " + config.port() + waiting, figures);
     }
 }

@@ -149,6 +149,9 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         }
         Map<String, List<Routing.TypePattern>> accepts = new HashMap<>();
         for (String entry : c.accepts()) {
+            if (entry.isBlank()) {
+                continue; // "accepts =" in the .cfg file: no declarations
+            }
             int eq = entry.indexOf('=');
             if (eq > 0) {
                 accepts.computeIfAbsent(entry.substring(0, eq).trim(), k -> new ArrayList<>())
