@@ -158,6 +158,48 @@ public class LocalApiKarafIT extends AgentTestSupport {
     }
 
     @Test
+    public void g_aRouterUpdateDoesNotDropTheSockets() throws Exception {
+        await("both samples connected", 90, () -> {
+            try {
+                return console("iofog:status").contains("messageSockets = 2");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        String consumerLogBefore = logsOf("consumer-" + run());
+        Bundle routerBundle = ourBundle("org.iofog.agent.router");
+        console("bundle:update " + routerBundle.getBundleId());
+        org.osgi.util.tracker.ServiceTracker<MessageRouter, MessageRouter> routers =
+                new org.osgi.util.tracker.ServiceTracker<>(bundleContext, MessageRouter.class, null);
+        routers.open();
+        try {
+            await("router back", 60, () -> routerBundle.getState() == Bundle.ACTIVE && routers.getService() != null);
+            // The samples' sockets stayed open: no reconnect in their logs, messages flow again.
+            await("messages flow through the new router", 60, () -> {
+                MessageRouter r = routers.getService();
+                try {
+                    return r != null && r.statistics().processed() > 0 && console("iofog:status").contains("messageSockets = 2");
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            String consumerLogAfter = logsOf("consumer-" + run());
+            String sinceUpdate = consumerLogAfter.substring(Math.min(consumerLogBefore.length(), consumerLogAfter.length()));
+            assertTrue(sinceUpdate, !sinceUpdate.contains("cannot reach the ioFog agent"));
+            await("the consumer keeps receiving", 60, () -> {
+                try {
+                    String now = logsOf("consumer-" + run());
+                    return now.length() > consumerLogAfter.length() && now.substring(consumerLogAfter.length()).contains("received from sensor-");
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        } finally {
+            routers.close();
+        }
+    }
+
+    @Test
     public void f_anUpdateOfTheLocalApiDropsSocketsOnlyForAnInstant() throws Exception {
         Bundle localApi = ourBundle("org.iofog.agent.localapi");
         long before = router.statistics().processed();

@@ -64,6 +64,8 @@ public final class LocalApiClient implements AutoCloseable {
     private final ExecutorService delivery;
     private final ReconnectingSocket messageSocket;
     private final ReconnectingSocket controlSocket;
+    /** The optional per-microservice secret; null: the agent knows us by our connection. */
+    private final String secret;
 
     /** Published messages waiting for their receipt, oldest first; receipts come in order. */
     private final Deque<Pending> unconfirmed = new ArrayDeque<>();
@@ -82,15 +84,16 @@ public final class LocalApiClient implements AutoCloseable {
         this.onConfig = b.onConfig;
         this.onEdgeResources = b.onEdgeResources;
         this.maxUnconfirmed = b.maxUnconfirmed;
+        this.secret = b.secret == null || b.secret.isBlank() ? null : b.secret.trim();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "iofog-sdk-sockets"));
         this.delivery = Executors.newSingleThreadExecutor(r -> daemon(r, "iofog-sdk-delivery"));
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).executor(
                 Executors.newCachedThreadPool(r -> daemon(r, "iofog-sdk-http"))).build();
         ConnectionListener connections = b.connectionListener != null ? b.connectionListener : new LoggingListener();
         this.messageSocket = new ReconnectingSocket(http, () -> socketUri("message"), ConnectionListener.Socket.MESSAGE,
-                new MessageHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval);
+                new MessageHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval, identityHeaders());
         this.controlSocket = new ReconnectingSocket(http, () -> socketUri("control"), ConnectionListener.Socket.CONTROL,
-                new ControlHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval);
+                new ControlHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval, identityHeaders());
     }
 
     public static Builder builder() {
@@ -152,7 +155,8 @@ public final class LocalApiClient implements AutoCloseable {
 
     /** The edge resources linked to this node, as the JSON array text the agent holds. */
     public String edgeResources() throws LocalApiException {
-        HttpRequest request = HttpRequest.newBuilder(restUri("/v2/edgeResources")).timeout(requestTimeout).GET().build();
+        HttpRequest request = withIdentity(HttpRequest.newBuilder(restUri("/v2/edgeResources"))).timeout(requestTimeout)
+                .GET().build();
         return readJson(send(request)).path("edgeResources").asText("[]");
     }
 
@@ -345,10 +349,20 @@ public final class LocalApiClient implements AutoCloseable {
     }
 
     private byte[] postRaw(String path, byte[] body) throws LocalApiException {
-        HttpRequest request = HttpRequest.newBuilder(restUri(path)).timeout(requestTimeout)
+        HttpRequest request = withIdentity(HttpRequest.newBuilder(restUri(path))).timeout(requestTimeout)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
         return send(request);
+    }
+
+    /** The secret headers, when a secret was given: X-Iofog-Id and X-Iofog-Secret. */
+    private java.util.Map<String, String> identityHeaders() {
+        return secret == null ? java.util.Map.of() : java.util.Map.of("X-Iofog-Id", id, "X-Iofog-Secret", secret);
+    }
+
+    private HttpRequest.Builder withIdentity(HttpRequest.Builder request) {
+        identityHeaders().forEach(request::header);
+        return request;
     }
 
     private byte[] send(HttpRequest request) throws LocalApiException {
@@ -444,6 +458,7 @@ public final class LocalApiClient implements AutoCloseable {
         private Consumer<String> onConfig;
         private Runnable onEdgeResources;
         private ConnectionListener connectionListener;
+        private String secret = System.getenv("IOFOG_SECRET");
 
         private Builder() {
         }
@@ -479,6 +494,13 @@ public final class LocalApiClient implements AutoCloseable {
         public Builder onEdgeResources(Runnable listener) { this.onEdgeResources = listener; return this; }
 
         public Builder connectionListener(ConnectionListener listener) { this.connectionListener = listener; return this; }
+
+        /**
+         * The per-microservice secret (default: the IOFOG_SECRET environment variable), for a
+         * client the agent cannot know by its connection, such as a process on the host
+         * outside containers. Not needed in containers the agent runs.
+         */
+        public Builder secret(String secret) { this.secret = secret; return this; }
 
         public LocalApiClient build() {
             return new LocalApiClient(this);

@@ -53,12 +53,16 @@ final class ReconnectingSocket {
     private CompletableFuture<Void> sendTail = CompletableFuture.completedFuture(null);
     private long backoffMillis;
     private boolean closed;
+    /** Sent with every upgrade request (the optional identity headers). */
+    private final java.util.Map<String, String> headers;
     private ScheduledFuture<?> pinger;
     private ScheduledFuture<?> reconnect;
 
     ReconnectingSocket(HttpClient http, Supplier<URI> uri, ConnectionListener.Socket kind, Handler handler,
                        ConnectionListener connectionListener, ScheduledExecutorService scheduler,
-                       Duration minBackoff, Duration maxBackoff, Duration pingInterval) {
+                       Duration minBackoff, Duration maxBackoff, Duration pingInterval,
+                       java.util.Map<String, String> headers) {
+        this.headers = java.util.Map.copyOf(headers);
         this.http = http;
         this.uri = uri;
         this.kind = kind;
@@ -128,7 +132,9 @@ final class ReconnectingSocket {
             connection.endpoint = target.toString();
             current = connection;
         }
-        http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(target, connection)
+        var builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+        headers.forEach(builder::header);
+        builder.buildAsync(target, connection)
                 .whenComplete((ws, error) -> {
                     if (error != null) {
                         lost(connection, "cannot connect: " + rootMessage(error));

@@ -22,12 +22,35 @@ final class Callers {
 
     private final CallerIdentifier identifier;
     private final Supplier<MicroserviceRuntime> runtime;
+    private final MicroserviceSecrets secrets;
+    private final java.util.function.Predicate<String> isDesired;
     /** Keyed by Jetty's connection object: the entry goes when the connection does. */
     private final Map<Connection, CallerIdentifier.Caller> known = Collections.synchronizedMap(new WeakHashMap<>());
 
-    Callers(CallerIdentifier identifier, Supplier<MicroserviceRuntime> runtime) {
+    Callers(CallerIdentifier identifier, Supplier<MicroserviceRuntime> runtime, MicroserviceSecrets secrets,
+            java.util.function.Predicate<String> isDesired) {
         this.identifier = identifier;
         this.runtime = runtime;
+        this.secrets = secrets;
+        this.isDesired = isDesired;
+    }
+
+    /**
+     * The caller: the container the connection comes from; failing that, a desired
+     * microservice whose secret the request presents ({@link MicroserviceSecrets}).
+     * Empty when neither holds.
+     */
+    Optional<CallerIdentifier.Caller> of(ConnectionMetaData connection, org.eclipse.jetty.http.HttpFields headers) {
+        Optional<CallerIdentifier.Caller> byConnection = of(connection);
+        if (byConnection.isPresent()) {
+            return byConnection;
+        }
+        String id = headers.get(MicroserviceSecrets.ID_HEADER);
+        String secret = headers.get(MicroserviceSecrets.SECRET_HEADER);
+        if (id != null && secret != null && isDesired.test(id) && secrets.verify(id, secret)) {
+            return Optional.of(new CallerIdentifier.Caller(id, "", "microservice secret"));
+        }
+        return Optional.empty();
     }
 
     /** Empty when the connection is not from a running microservice's container (or nobody can tell now). */

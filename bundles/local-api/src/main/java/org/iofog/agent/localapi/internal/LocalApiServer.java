@@ -95,7 +95,7 @@ public final class LocalApiServer implements SubsystemHealth {
 
     private volatile LocalApiServerConfig config;
     private final Sockets sockets = new Sockets();
-    private final Callers callers = new Callers(new CallerIdentifier(Path.of("/proc")), () -> runtime);
+    private final Callers callers;
     private final Services services = new Services() {
         @Override
         public LocalApiServerConfig config() {
@@ -151,9 +151,24 @@ public final class LocalApiServer implements SubsystemHealth {
     @Activate
     public LocalApiServer(LocalApiServerConfig config) throws Exception {
         this.config = config;
+        MicroserviceSecrets secrets = MicroserviceSecrets.loadOrCreate(secretKeyFile(config));
+        this.callers = new Callers(new CallerIdentifier(Path.of("/proc")), () -> runtime, secrets, uuid -> {
+            DesiredState state = services.desiredState();
+            return state != null && state.microservice(uuid).isPresent();
+        });
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-localapi-tick"));
         startServer();
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    static Path secretKeyFile(LocalApiServerConfig c) {
+        if (!c.secretKeyFile().isBlank()) {
+            return Path.of(c.secretKeyFile());
+        }
+        String data = System.getProperty("iofog.data");
+        Path base = data != null && !data.isBlank() ? Path.of(data)
+                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
+        return base.resolve("localapi").resolve("secret.key");
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -251,7 +266,7 @@ public final class LocalApiServer implements SubsystemHealth {
                           org.eclipse.jetty.util.Callback callback, boolean messages) {
         String path = request.getHttpURI().getPath();
         String claimed = path.substring(path.lastIndexOf('/') + 1);
-        var caller = callers.of(request.getConnectionMetaData());
+        var caller = callers.of(request.getConnectionMetaData(), request.getHeaders());
         if (caller.isEmpty()) {
             rest.refused.incrementAndGet();
             Response.writeError(request, response, callback, 403,

@@ -27,6 +27,10 @@ public @interface LocalApiServerConfig {
             + "(or a control signal) are sent again")
     int ackTimeoutSeconds() default 30;
 
+    @AttributeDefinition(description = "Key of the optional per-microservice secrets (X-Iofog-Id / X-Iofog-Secret); "
+            + "empty: <iofog.data>/localapi/secret.key, made at first start, root only")
+    String secretKeyFile() default "";
+
     @AttributeDefinition(description = "Microservices (uuids) that may publish messages of other publishers "
             + "(the Core Networking relay); nobody else can")
     String[] relays() default {};

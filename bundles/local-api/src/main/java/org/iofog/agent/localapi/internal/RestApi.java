@@ -76,7 +76,7 @@ final class RestApi extends Handler.Abstract {
             send(response, callback, 405, error("use POST" + (edgeResources ? " or GET" : "")));
             return;
         }
-        Optional<CallerIdentifier.Caller> caller = services.callers().of(request.getConnectionMetaData());
+        Optional<CallerIdentifier.Caller> caller = services.callers().of(request.getConnectionMetaData(), request.getHeaders());
         if (caller.isEmpty()) {
             refused.incrementAndGet();
             send(response, callback, 403, error("this connection does not come from a running microservice's container"));
