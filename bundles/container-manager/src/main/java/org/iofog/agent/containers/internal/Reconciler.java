@@ -216,6 +216,9 @@ final class Reconciler implements AutoCloseable {
                 engine.ping();
                 engineUp = true;
                 engineProblem = "";
+                // The engine is back: what failed while it went away is tried again now, not
+                // after a backoff earned from the outage.
+                tracked.values().forEach(t -> t.nextStartAt = 0);
                 LOG.info("Docker engine at {} answers", engine.url());
             }
             if (events == null) {
@@ -658,6 +661,15 @@ final class Reconciler implements AutoCloseable {
     }
 
     private void startFailed(Microservice m, Tracked t, String reason) {
+        if (reason.contains("already exists")) {
+            // dockerd went away between creating and starting it: containerd kept a task the
+            // container can never start over. Only a new container gets out of that.
+            LOG.warn("{}: container {} cannot start ({}); replacing it", m.uuid(), shortId(t.containerId), reason);
+            engine.remove(t.containerId, 0, false);
+            t.forgetContainer();
+            requestReconcile();
+            return;
+        }
         t.crashes++;
         long delay = backoff(t.crashes);
         t.nextStartAt = System.currentTimeMillis() + delay;

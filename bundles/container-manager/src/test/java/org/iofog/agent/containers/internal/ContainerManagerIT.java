@@ -458,7 +458,7 @@ class ContainerManagerIT {
 
     @Test
     void recoversFromADockerdRestartMidReconcileWithoutDuplicates() throws Exception {
-        Harness h = harness(Map.of("restartBackoffMillis", 200L));
+        Harness h = harness(Map.of("restartBackoffMillis", 200L, "maxRestartBackoffSeconds", 2L));
         List<Microservice> many = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             many.add(simple(Harness.uuid(), IMAGE));
