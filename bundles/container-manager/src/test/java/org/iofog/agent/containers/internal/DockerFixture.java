@@ -41,31 +41,22 @@ final class DockerFixture {
         List<String> command = new ArrayList<>();
         command.add("docker");
         command.addAll(List.of(args));
+        return exec(command, dockerConfig == null ? Map.of() : Map.of("DOCKER_CONFIG", dockerConfig.toString()));
+    }
+
+    static String bash(String script) {
+        return exec(List.of("bash", "-c", script), Map.of());
+    }
+
+    /** Runs a command to its end; its output, or an IllegalStateException carrying it. */
+    private static String exec(List<String> command, Map<String, String> environment) {
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-            if (dockerConfig != null) {
-                pb.environment().put("DOCKER_CONFIG", dockerConfig.toString());
-            }
+            pb.environment().putAll(environment);
             Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
                 throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
-            }
-            return out.strip();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static String bash(String script) {
-        try {
-            Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(5, TimeUnit.MINUTES) || p.exitValue() != 0) {
-                throw new IllegalStateException(script + " failed: " + out);
             }
             return out.strip();
         } catch (IOException e) {

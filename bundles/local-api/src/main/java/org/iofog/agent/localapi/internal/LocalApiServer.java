@@ -94,6 +94,8 @@ public final class LocalApiServer implements SubsystemHealth {
     private Map<String, String> lastConfigs = Map.of();
 
     private volatile LocalApiServerConfig config;
+    /** From {@code config.relays()}, split once per configuration, not per published message. */
+    private volatile Set<String> relays;
     private final Sockets sockets = new Sockets();
     private final Callers callers;
     private final Services services = new Services() {
@@ -131,9 +133,7 @@ public final class LocalApiServer implements SubsystemHealth {
 
         @Override
         public IoMessage publish(MessageRouter r, String caller, IoMessage message) throws RouterException {
-            if (!message.publisher().isEmpty() && !message.publisher().equals(caller)
-                    && List.of(config.relays()).stream().flatMap(v -> List.of(v.split("[,\\s]+")).stream())
-                    .anyMatch(caller::equals)) {
+            if (!message.publisher().isEmpty() && !message.publisher().equals(caller) && relays.contains(caller)) {
                 return r.relay(message);
             }
             return r.publish(caller, message);
@@ -151,6 +151,7 @@ public final class LocalApiServer implements SubsystemHealth {
     @Activate
     public LocalApiServer(LocalApiServerConfig config) throws Exception {
         this.config = config;
+        this.relays = relays(config);
         MicroserviceSecrets secrets = MicroserviceSecrets.loadOrCreate(secretKeyFile(config));
         this.callers = new Callers(new CallerIdentifier(Path.of("/proc")), () -> runtime, secrets, uuid -> {
             DesiredState state = services.desiredState();
@@ -159,6 +160,18 @@ public final class LocalApiServer implements SubsystemHealth {
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-localapi-tick"));
         startServer();
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    private static Set<String> relays(LocalApiServerConfig c) {
+        Set<String> out = new java.util.HashSet<>();
+        for (String entry : c.relays()) {
+            for (String uuid : entry.split("[,\\s]+")) {
+                if (!uuid.isBlank()) {
+                    out.add(uuid);
+                }
+            }
+        }
+        return Set.copyOf(out);
     }
 
     static Path secretKeyFile(LocalApiServerConfig c) {
@@ -225,6 +238,7 @@ public final class LocalApiServer implements SubsystemHealth {
     synchronized void modified(LocalApiServerConfig next) throws Exception {
         LocalApiServerConfig previous = config;
         config = next;
+        relays = relays(next);
         if (previous.port() != next.port() || !List.of(previous.bindAddresses()).equals(List.of(next.bindAddresses()))
                 || previous.maxFrameBytes() != next.maxFrameBytes()) {
             stopServer();
