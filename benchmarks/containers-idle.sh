@@ -35,7 +35,14 @@ cleanup() {
 trap cleanup EXIT
 tar xzf "$tarball" -C "$scratch"
 home=$(ls -d "$scratch"/iofog-agent-*)
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port nothing answers on (bash's /dev/tcp: no python needed).
+port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
 sed -i "s/^port = .*/port = $(port)/" "$home/etc/org.iofog.agent.admin.cfg"
 sed -i "s/^sshPort *=.*/sshPort = $(port)/" "$home/etc/org.apache.karaf.shell.cfg"
 sed -i "s/^stopTimeoutSeconds *=.*/stopTimeoutSeconds = 1/" "$home/etc/org.iofog.agent.containers.cfg"

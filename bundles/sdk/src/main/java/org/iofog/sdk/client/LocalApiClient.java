@@ -50,6 +50,8 @@ public final class LocalApiClient implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(LocalApiClient.class.getName());
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The one-byte acknowledgement; the socket copies what it sends, so one array serves all. */
+    private static final byte[] ACK = {Frames.ACK};
 
     private final String id;
     private final String configuredHost;
@@ -69,6 +71,11 @@ public final class LocalApiClient implements AutoCloseable {
 
     /** Published messages waiting for their receipt, oldest first; receipts come in order. */
     private final Deque<Pending> unconfirmed = new ArrayDeque<>();
+    /**
+     * True once the unconfirmed messages were sent again on the current message socket:
+     * from then on a new message goes straight out after them. Guarded by {@code unconfirmed}.
+     */
+    private boolean messagePathOpen;
     private boolean started;
     private volatile boolean closed;
 
@@ -90,9 +97,9 @@ public final class LocalApiClient implements AutoCloseable {
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).executor(
                 Executors.newCachedThreadPool(r -> daemon(r, "iofog-sdk-http"))).build();
         ConnectionListener connections = b.connectionListener != null ? b.connectionListener : new LoggingListener();
-        this.messageSocket = new ReconnectingSocket(http, () -> socketUri("message"), ConnectionListener.Socket.MESSAGE,
+        this.messageSocket = new ReconnectingSocket(() -> socketUri("message"), ConnectionListener.Socket.MESSAGE,
                 new MessageHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval, identityHeaders());
-        this.controlSocket = new ReconnectingSocket(http, () -> socketUri("control"), ConnectionListener.Socket.CONTROL,
+        this.controlSocket = new ReconnectingSocket(() -> socketUri("control"), ConnectionListener.Socket.CONTROL,
                 new ControlHandler(), connections, scheduler, b.minBackoff, b.maxBackoff, b.pingInterval, identityHeaders());
     }
 
@@ -181,7 +188,7 @@ public final class LocalApiClient implements AutoCloseable {
                 return receipt;
             }
             unconfirmed.addLast(new Pending(frame, receipt));
-            if (messageSocket.isOpen()) {
+            if (messagePathOpen) {
                 messageSocket.send(frame); // a failure surfaces as a lost socket and a resend
             }
         }
@@ -210,18 +217,20 @@ public final class LocalApiClient implements AutoCloseable {
     private final class MessageHandler implements ReconnectingSocket.Handler {
         @Override
         public void opened() {
-            // Everything not yet confirmed goes again, in order: at least once.
+            // Everything not yet confirmed goes again, in order (at least once), before anything new.
             synchronized (unconfirmed) {
                 for (Pending p : unconfirmed) {
                     messageSocket.send(p.frame());
                 }
+                messagePathOpen = true;
             }
         }
 
         @Override
         public void frame(byte[] frame) {
             switch (frame[0]) {
-                case Frames.MESSAGE -> delivery.execute(() -> deliver(frame));
+                // On the socket's reader thread: one thread, in order, no hand-off per message.
+                case Frames.MESSAGE -> deliver(frame);
                 case Frames.RECEIPT -> receipt(frame);
                 default -> LOG.log(System.Logger.Level.WARNING, "message socket: ignoring a frame with opcode 0x"
                         + Integer.toHexString(frame[0] & 0xFF));
@@ -230,6 +239,9 @@ public final class LocalApiClient implements AutoCloseable {
 
         @Override
         public void lost() {
+            synchronized (unconfirmed) {
+                messagePathOpen = false;
+            }
         }
     }
 
@@ -245,7 +257,7 @@ public final class LocalApiClient implements AutoCloseable {
             LOG.log(System.Logger.Level.ERROR, "the message listener failed", e);
         }
         // ACKs are positional: one per message, in order, after the listener had it.
-        messageSocket.send(new byte[] {Frames.ACK});
+        messageSocket.send(ACK);
     }
 
     private void receipt(byte[] frame) {
@@ -274,11 +286,11 @@ public final class LocalApiClient implements AutoCloseable {
         public void frame(byte[] frame) {
             switch (frame[0]) {
                 case Frames.CONTROL_SIGNAL -> {
-                    controlSocket.send(new byte[] {Frames.ACK});
+                    controlSocket.send(ACK);
                     delivery.execute(LocalApiClient.this::refreshConfig);
                 }
                 case Frames.EDGE_RESOURCE_SIGNAL -> {
-                    controlSocket.send(new byte[] {Frames.ACK});
+                    controlSocket.send(ACK);
                     if (onEdgeResources != null) {
                         delivery.execute(onEdgeResources);
                     }

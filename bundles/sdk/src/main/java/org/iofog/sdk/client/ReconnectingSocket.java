@@ -1,14 +1,8 @@
 package org.iofog.sdk.client;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
@@ -16,18 +10,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * One of the two Local API WebSockets, kept open: connects, reassembles binary frames,
- * sends one frame at a time (the JDK's WebSocket allows one outstanding send), pings,
- * and on any loss reconnects with exponential backoff and jitter. Callbacks from an old
- * connection are ignored once a new one exists.
+ * One of the two Local API WebSockets, kept open: connects ({@link WebSocketWire}), pings,
+ * and on any loss reconnects with exponential backoff and jitter. News from an old
+ * connection is ignored once a new one exists.
  */
 final class ReconnectingSocket {
 
     interface Handler {
-        /** The socket is open; called before any frame of this connection. */
+        /**
+         * The socket is open; called before any frame of this connection is read. Frames
+         * sent from here go out first, in the order sent.
+         */
         void opened();
 
-        /** One complete binary frame (opcode first). */
+        /** One complete binary frame (opcode first), on the socket's reader thread, in order. */
         void frame(byte[] frame);
 
         /** The connection is gone; a reconnect is scheduled. */
@@ -36,42 +32,41 @@ final class ReconnectingSocket {
 
     /** The control and message sockets carry one binary frame per operation; 64 MB bounds a message. */
     static final int MAX_FRAME_BYTES = 64 * 1024 * 1024;
-    private static final System.Logger LOG = System.getLogger(ReconnectingSocket.class.getName());
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    private static final byte[] PING = {Frames.PING};
 
-    private final HttpClient http;
     private final Supplier<URI> uri;
     private final ConnectionListener.Socket kind;
+    private final String threadName;
     private final Handler handler;
     private final ConnectionListener connectionListener;
     private final ScheduledExecutorService scheduler;
     private final Duration minBackoff;
     private final Duration maxBackoff;
     private final Duration pingInterval;
+    /** Sent with every upgrade request (the optional identity headers). */
+    private final Map<String, String> headers;
 
     private final Object lock = new Object();
-    private Connection current;
-    private CompletableFuture<Void> sendTail = CompletableFuture.completedFuture(null);
+    private volatile Connection current;
     private long backoffMillis;
     private boolean closed;
-    /** Sent with every upgrade request (the optional identity headers). */
-    private final java.util.Map<String, String> headers;
     private ScheduledFuture<?> pinger;
     private ScheduledFuture<?> reconnect;
 
-    ReconnectingSocket(HttpClient http, Supplier<URI> uri, ConnectionListener.Socket kind, Handler handler,
+    ReconnectingSocket(Supplier<URI> uri, ConnectionListener.Socket kind, Handler handler,
                        ConnectionListener connectionListener, ScheduledExecutorService scheduler,
-                       Duration minBackoff, Duration maxBackoff, Duration pingInterval,
-                       java.util.Map<String, String> headers) {
-        this.headers = java.util.Map.copyOf(headers);
-        this.http = http;
+                       Duration minBackoff, Duration maxBackoff, Duration pingInterval, Map<String, String> headers) {
         this.uri = uri;
         this.kind = kind;
+        this.threadName = "iofog-sdk-" + kind.name().toLowerCase(java.util.Locale.ROOT);
         this.handler = handler;
         this.connectionListener = connectionListener;
         this.scheduler = scheduler;
         this.minBackoff = minBackoff;
         this.maxBackoff = maxBackoff;
         this.pingInterval = pingInterval;
+        this.headers = Map.copyOf(headers);
         this.backoffMillis = minBackoff.toMillis();
     }
 
@@ -82,24 +77,18 @@ final class ReconnectingSocket {
     }
 
     boolean isOpen() {
-        synchronized (lock) {
-            return current != null && current.open;
-        }
+        Connection c = current;
+        return c != null && c.open;
     }
 
-    /** Sends one frame after the ones before it; fails at once when not connected. */
-    CompletableFuture<Void> send(byte[] frame) {
-        synchronized (lock) {
-            Connection c = current;
-            if (c == null || !c.open) {
-                return CompletableFuture.failedFuture(new IOException(kind + " socket not connected"));
-            }
-            CompletableFuture<Void> next = sendTail.handle((ok, error) -> null)
-                    .thenCompose(ignored -> c.webSocket.sendBinary(ByteBuffer.wrap(frame), true))
-                    .thenApply(ws -> null);
-            sendTail = next;
-            return next;
-        }
+    /**
+     * Queues one frame after the ones before it; false when not connected (the caller keeps
+     * what it must send again after a reconnect).
+     */
+    boolean send(byte[] frame) {
+        Connection c = current;
+        WebSocketWire wire = c == null ? null : c.wire;
+        return wire != null && wire.sendBinary(frame);
     }
 
     void close() {
@@ -115,15 +104,21 @@ final class ReconnectingSocket {
                 reconnect.cancel(false);
             }
         }
-        if (c != null && c.webSocket != null) {
-            c.webSocket.sendClose(WebSocket.NORMAL_CLOSURE, "client closing").exceptionally(e -> null);
-            scheduler.schedule(() -> c.webSocket.abort(), 1, TimeUnit.SECONDS);
+        if (c != null && c.wire != null) {
+            WebSocketWire wire = c.wire;
+            wire.close(1000, "client closing");
+            // The agent answers a close at once; one that does not is hung up on.
+            try {
+                scheduler.schedule(() -> wire.abort("closed"), 1, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+                wire.abort("closed");
+            }
         }
     }
 
     private void connect() {
-        URI target;
         Connection connection = new Connection();
+        URI target;
         synchronized (lock) {
             if (closed) {
                 return;
@@ -132,14 +127,31 @@ final class ReconnectingSocket {
             connection.endpoint = target.toString();
             current = connection;
         }
-        var builder = http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
-        headers.forEach(builder::header);
-        builder.buildAsync(target, connection)
-                .whenComplete((ws, error) -> {
-                    if (error != null) {
-                        lost(connection, "cannot connect: " + rootMessage(error));
-                    }
-                });
+        Thread connector = new Thread(() -> open(connection, target), threadName + "-connect");
+        connector.setDaemon(true);
+        connector.start();
+    }
+
+    private void open(Connection connection, URI target) {
+        WebSocketWire wire;
+        try {
+            wire = WebSocketWire.connect(target, headers, CONNECT_TIMEOUT, MAX_FRAME_BYTES, threadName);
+        } catch (java.io.IOException e) {
+            lost(connection, "cannot connect: " + WebSocketWire.rootMessage(e));
+            return;
+        }
+        synchronized (lock) {
+            if (closed || current != connection) {
+                wire.abort("superseded");
+                return;
+            }
+            connection.wire = wire;
+            connection.open = true;
+            backoffMillis = minBackoff.toMillis();
+        }
+        connectionListener.connected(kind, connection.endpoint);
+        handler.opened();
+        wire.start(connection);
     }
 
     private void lost(Connection connection, String reason) {
@@ -154,126 +166,60 @@ final class ReconnectingSocket {
             backoffMillis = Math.min(backoffMillis * 2, maxBackoff.toMillis());
             reconnect = scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
         }
-        if (connection.webSocket != null) {
-            connection.webSocket.abort();
+        if (connection.wire != null) {
+            connection.wire.abort(reason);
         }
         handler.lost();
         connectionListener.disconnected(kind, connection.endpoint, reason, delay);
     }
 
     private void ping() {
-        Connection c;
-        synchronized (lock) {
-            c = current;
-        }
-        if (c == null || !c.open) {
+        Connection c = current;
+        if (c == null || !c.open || c.wire == null) {
             return;
         }
+        // Time the listener spends with a message is not silence: nothing is read meanwhile.
         long silentFor = System.nanoTime() - c.lastHeardNanos;
-        if (silentFor > pingInterval.toNanos() * 3) {
+        if (c.busySinceNanos == 0 && silentFor > pingInterval.toNanos() * 3) {
             lost(c, "no answer to pings for " + TimeUnit.NANOSECONDS.toSeconds(silentFor) + " s");
             return;
         }
-        c.webSocket.sendPing(ByteBuffer.wrap(new byte[] {Frames.PING})).exceptionally(e -> null);
-    }
-
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        if (t instanceof java.nio.channels.ClosedChannelException || t instanceof java.net.ConnectException) {
-            return "connection refused"; // what the JDK reports when nothing listens
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        c.wire.sendPing(PING);
     }
 
     /** One connection attempt and, if it opens, its life. */
-    private final class Connection implements WebSocket.Listener {
-        volatile WebSocket webSocket;
+    private final class Connection implements WebSocketWire.Listener {
+        volatile WebSocketWire wire;
         volatile boolean open;
         volatile long lastHeardNanos = System.nanoTime();
+        volatile long busySinceNanos;
         String endpoint;
-        private ByteArrayOutputStream partial;
 
         @Override
-        public void onOpen(WebSocket webSocket) {
-            this.webSocket = webSocket;
-            synchronized (lock) {
-                if (closed || current != this) {
-                    webSocket.abort();
-                    return;
-                }
-                open = true;
-                backoffMillis = minBackoff.toMillis();
+        public void binary(byte[] frame) {
+            if (frame.length == 0 || current != this) {
+                return;
             }
-            connectionListener.connected(kind, endpoint);
-            handler.opened();
-            webSocket.request(1);
-        }
-
-        @Override
-        public CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-            lastHeardNanos = System.nanoTime();
-            byte[] chunk = new byte[data.remaining()];
-            data.get(chunk);
-            byte[] frame = null;
-            if (partial == null && last) {
-                frame = chunk;
-            } else {
-                if (partial == null) {
-                    partial = new ByteArrayOutputStream(chunk.length * 2);
-                }
-                if (partial.size() + chunk.length > MAX_FRAME_BYTES) {
-                    lost(this, "frame larger than " + MAX_FRAME_BYTES + " bytes");
-                    return null;
-                }
-                partial.write(chunk, 0, chunk.length);
-                if (last) {
-                    frame = partial.toByteArray();
-                    partial = null;
-                }
+            busySinceNanos = System.nanoTime();
+            try {
+                handler.frame(frame);
+            } catch (RuntimeException e) {
+                System.getLogger(ReconnectingSocket.class.getName())
+                        .log(System.Logger.Level.ERROR, kind + " socket: frame handler failed", e);
+            } finally {
+                busySinceNanos = 0;
+                lastHeardNanos = System.nanoTime();
             }
-            if (frame != null && frame.length > 0 && current == this) {
-                try {
-                    handler.frame(frame);
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, kind + " socket: frame handler failed", e);
-                }
-            }
-            webSocket.request(1);
-            return null;
         }
 
         @Override
-        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+        public void heard() {
             lastHeardNanos = System.nanoTime();
-            webSocket.request(1); // the Local API speaks binary only
-            return null;
         }
 
         @Override
-        public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
-            lastHeardNanos = System.nanoTime();
-            webSocket.request(1); // the JDK answers with a pong itself
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
-            lastHeardNanos = System.nanoTime();
-            webSocket.request(1);
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-            lost(this, "closed by the agent (" + statusCode + (reason.isEmpty() ? "" : " " + reason) + ")");
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket webSocket, Throwable error) {
-            lost(this, rootMessage(error));
+        public void ended(String reason) {
+            lost(this, reason);
         }
     }
 }

@@ -43,7 +43,10 @@ public final class AgentInspector {
     static final String OUR_PREFIX = "org.iofog.";
     static final String CONFIG_PREFIX = "org.iofog.agent.";
     private static final Logger LOG = LoggerFactory.getLogger(AgentInspector.class);
+    /** Fine polling while the agent boots (the ready time is a budget we measure), coarse after. */
     private static final long READINESS_POLL_MILLIS = 25;
+    private static final long READINESS_SLOW_POLL_MILLIS = 2000;
+    private static final long READINESS_FAST_PHASE_MILLIS = 20_000;
 
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
@@ -82,7 +85,15 @@ public final class AgentInspector {
         readinessWatch.join(2000);
     }
 
+    /**
+     * Logs once when the agent is ready. An agent that does not get ready (a component that
+     * cannot activate) is polled every 2 s after the first 20 s, and what keeps it from being
+     * ready is logged once: a report costs a walk over every bundle and component, which
+     * must not burn a core for as long as the fault lasts.
+     */
     private void watchReadiness() {
+        long watchStart = System.nanoTime();
+        boolean toldWhy = false;
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 AgentReport report = report();
@@ -91,7 +102,13 @@ public final class AgentInspector {
                             report.activeBundles(), report.activeComponents(), report.readyMillis());
                     return;
                 }
-                Thread.sleep(READINESS_POLL_MILLIS);
+                boolean slow = System.nanoTime() - watchStart > READINESS_FAST_PHASE_MILLIS * 1_000_000L;
+                if (slow && !toldWhy) {
+                    toldWhy = true;
+                    LOG.warn("ioFog agent not ready after {} s: {}", READINESS_FAST_PHASE_MILLIS / 1000,
+                            report.inactive().isEmpty() ? "boot features still installing" : String.join("; ", report.inactive()));
+                }
+                Thread.sleep(slow ? READINESS_SLOW_POLL_MILLIS : READINESS_POLL_MILLIS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -661,13 +661,19 @@ final class Reconciler implements AutoCloseable {
     }
 
     private void startFailed(Microservice m, Tracked t, String reason) {
-        if (reason.contains("already exists")) {
-            // dockerd went away between creating and starting it: containerd kept a task the
-            // container can never start over. Only a new container gets out of that.
+        if (reason.contains("already exists") || reason.contains("marked for removal")) {
+            // dockerd went away between creating and starting it (containerd kept a task the
+            // container can never start over), or while removing it (it is left dead, marked
+            // for removal). Only a new container gets out of that.
             LOG.warn("{}: container {} cannot start ({}); replacing it", m.uuid(), shortId(t.containerId), reason);
-            engine.remove(t.containerId, 0, false);
+            try {
+                engine.remove(t.containerId, 0, false);
+            } catch (DockerException e) {
+                // its removal may be under way already; the next pass finds out
+                LOG.debug("{}: removing container {}: {}", m.uuid(), shortId(t.containerId), DockerFailures.describe(e));
+            }
             t.forgetContainer();
-            requestReconcile();
+            requestReconcileIn(Duration.ofMillis(backoff(++t.crashes)));
             return;
         }
         t.crashes++;

@@ -75,6 +75,9 @@ public final class LocalApiServer implements SubsystemHealth {
 
         Sockets sockets();
 
+        /** Batches the message sockets' outgoing frames. */
+        FrameBatcher batcher();
+
         String edgeResources();
 
         /** Publishes as the caller; a marked relay keeps a foreign publisher. */
@@ -97,6 +100,7 @@ public final class LocalApiServer implements SubsystemHealth {
     /** From {@code config.relays()}, split once per configuration, not per published message. */
     private volatile Set<String> relays;
     private final Sockets sockets = new Sockets();
+    private final FrameBatcher batcher;
     private final Callers callers;
     private final Services services = new Services() {
         @Override
@@ -123,6 +127,11 @@ public final class LocalApiServer implements SubsystemHealth {
         @Override
         public Sockets sockets() {
             return sockets;
+        }
+
+        @Override
+        public FrameBatcher batcher() {
+            return batcher;
         }
 
         @Override
@@ -158,7 +167,16 @@ public final class LocalApiServer implements SubsystemHealth {
             return state != null && state.microservice(uuid).isPresent();
         });
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-localapi-tick"));
-        startServer();
+        this.batcher = new FrameBatcher("iofog-localapi-flush");
+        try {
+            startServer();
+        } catch (Exception | Error e) {
+            // No deactivate follows a failed activation: the threads are ours to stop here.
+            ticker.shutdownNow();
+            batcher.close();
+            stopServer();
+            throw e;
+        }
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -252,6 +270,7 @@ public final class LocalApiServer implements SubsystemHealth {
         ticker.shutdownNow();
         closeDesiredSubscription();
         stopServer();
+        batcher.close();
         LOG.info("{} stopped", SUBSYSTEM);
     }
 
@@ -263,6 +282,8 @@ public final class LocalApiServer implements SubsystemHealth {
         WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(s, container -> {
             container.setMaxBinaryMessageSize(config.maxFrameBytes());
             container.setMaxTextMessageSize(64 * 1024);
+            // The batch buffer: frames of a burst share one write (FrameBatcher).
+            container.setOutputBufferSize(32 * 1024);
             // Containers keep their control socket open and silent for hours.
             container.setIdleTimeout(Duration.ofHours(1));
             container.addMapping("/v2/message/socket/id/*", (rq, rs, cb) -> socket(rq, rs, cb, true));

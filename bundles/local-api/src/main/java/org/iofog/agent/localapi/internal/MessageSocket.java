@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
 import org.iofog.agent.api.messaging.MessageRouter;
 import org.iofog.agent.api.messaging.MessageSink;
 import org.iofog.agent.api.messaging.RouterException;
@@ -35,6 +36,7 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
     private final LocalApiServer.Services services;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile Session session;
+    private volatile FrameBatcher.Target batchTarget;
     private Subscription subscription;
     private MessageRouter subscribedTo;
     private volatile long lastProgressNanos = System.nanoTime();
@@ -51,6 +53,7 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
     @Override
     public void onWebSocketOpen(Session s) {
         session = s;
+        batchTarget = new FrameBatcher.Target(((WebSocketSession) s).getCoreSession());
         services.sockets().opened(this);
         subscribe();
     }
@@ -66,11 +69,12 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
         inFlight.set(0);
         lastProgressNanos = System.nanoTime();
         subscribedTo = router;
+        FrameBatcher.Target target = batchTarget;
         subscription = router.subscribe(microservice, services.config().messageWindow(), new MessageSink() {
             @Override
             public void deliver(IoMessage message) {
                 inFlight.incrementAndGet();
-                s.sendBinary(ByteBuffer.wrap(Frames.message(message)), Callback.NOOP);
+                services.batcher().send(target, ByteBuffer.wrap(Frames.message(message)));
             }
 
             @Override
@@ -160,10 +164,7 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
         }
         try {
             IoMessage receipt = services.publish(router, microservice, message);
-            Session s = session;
-            if (s != null) {
-                s.sendBinary(ByteBuffer.wrap(Frames.receipt(new Receipt(receipt.id(), receipt.timestamp()))), Callback.NOOP);
-            }
+            services.batcher().send(batchTarget, ByteBuffer.wrap(Frames.receipt(new Receipt(receipt.id(), receipt.timestamp()))));
         } catch (RouterException e) {
             services.sockets().dropped(microservice, "a message the router refused (" + e.getMessage() + "; no receipt)");
         }

@@ -8,6 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.zip.CRC32C;
 
 /**
@@ -49,15 +52,33 @@ final class MessageLog implements AutoCloseable {
     private MappedFile reading;
     private long readingNumber = -1;
     private boolean dirty;
+    /** True: a sealed segment is forced before the next is used (the group commit forces only the current one). */
+    private final boolean fsync;
+    /** The owner's thread for file work off the publish path: seals, and preparing the next segment. */
+    private final ExecutorService background;
+    /** The next segment, created and mapped in the background while the current one fills. */
+    private Future<MappedFile> prepared;
+    private long preparedNumber = -1;
+    /** When the current segment was started; none yet: long ago. */
+    private long lastRollNanos = System.nanoTime() - BUSY_ROLL_NANOS;
+    /** A segment filled faster than this means a busy bus (8 MB a minute is ~600 messages a second). */
+    static final long BUSY_ROLL_NANOS = 60_000_000_000L;
 
-    MessageLog(Path directory, int segmentBytes) throws IOException {
+    MessageLog(Path directory, int segmentBytes, boolean fsync, ExecutorService background) throws IOException {
         this.directory = Files.createDirectories(directory);
         this.segmentBytes = segmentBytes;
+        this.fsync = fsync;
+        this.background = background;
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.log")) {
             for (Path f : files) {
                 long n = Long.parseLong(f.getFileName().toString().replace(".log", ""));
                 segments.put(n, new SegmentInfo(n, f));
             }
+        }
+        // A segment prepared for the next roll and never used has no header (and nothing else):
+        // it goes, so that recovery sees the segment really written last as the last one.
+        while (!segments.isEmpty() && !hasHeader(segments.lastEntry().getValue().path)) {
+            Files.deleteIfExists(segments.pollLastEntry().getValue().path);
         }
         if (segments.isEmpty()) {
             roll(0);
@@ -67,6 +88,7 @@ final class MessageLog implements AutoCloseable {
             }
             writingInfo = segments.lastEntry().getValue();
             writing = MappedFile.open(writingInfo.path, segmentBytes);
+            prepare(writingInfo.number + 1);
         }
     }
 
@@ -218,16 +240,87 @@ final class MessageLog implements AutoCloseable {
 
     private void roll(long number) throws IOException {
         if (writing != null) {
-            writing.force(); // a sealed segment is complete on disk
-            writing.close();
+            // A sealed segment goes to disk whole; nothing writes to this mapping again. In
+            // page-cache mode off the publish path: an 8 MB msync stalled every publisher.
+            MappedFile sealed = writing;
+            if (fsync) {
+                sealed.force();
+                sealed.close();
+            } else {
+                background.execute(() -> {
+                    try {
+                        sealed.force();
+                    } catch (RuntimeException e) {
+                        // the data is in the page cache; the OS writes it back in its own time
+                    } finally {
+                        sealed.close();
+                    }
+                });
+            }
         }
-        Path path = directory.resolve(String.format("%020d.log", number));
+        Path path = segmentPath(number);
         SegmentInfo info = new SegmentInfo(number, path);
-        writing = MappedFile.open(path, segmentBytes);
-        writing.buffer.putLong(0, 0x696f466f674c6f67L); // "ioFogLog"
-        writing.buffer.putLong(8, number);
+        writing = takePrepared(number);
+        writeHeader(writing, number);
         writingInfo = info;
         segments.put(number, info);
+        prepare(number + 1);
+        lastRollNanos = System.nanoTime();
+    }
+
+    private static final long MAGIC = 0x696f466f674c6f67L; // "ioFogLog"
+
+    private static boolean hasHeader(Path segment) throws IOException {
+        try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(segment)) {
+            ByteBuffer head = ByteBuffer.allocate(8);
+            while (head.hasRemaining() && c.read(head) > 0) {
+                // read the first 8 bytes
+            }
+            return head.position() == 8 && head.getLong(0) == MAGIC;
+        }
+    }
+
+    private static void writeHeader(MappedFile f, long number) {
+        f.buffer.putLong(0, MAGIC);
+        f.buffer.putLong(8, number);
+    }
+
+    private Path segmentPath(long number) {
+        return directory.resolve(String.format("%020d.log", number));
+    }
+
+    /**
+     * Creates, maps and faults in the next segment in the background: on ext4 creating,
+     * sizing and mapping a file took milliseconds, and the first write to each of its pages
+     * a page fault, which publishers waited for at every roll.
+     */
+    private void prepare(long number) {
+        Path path = segmentPath(number);
+        preparedNumber = number;
+        try {
+            // Faulted in only when segments fill fast: the pages stay resident, which an idle
+            // agent's memory should not pay for.
+            boolean busy = System.nanoTime() - lastRollNanos < BUSY_ROLL_NANOS;
+            prepared = background.submit(() -> busy ? MappedFile.openPrefaulted(path, segmentBytes)
+                    : MappedFile.open(path, segmentBytes));
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            prepared = null;
+        }
+    }
+
+    private MappedFile takePrepared(long number) throws IOException {
+        Future<MappedFile> p = prepared;
+        prepared = null;
+        if (p != null && preparedNumber == number) {
+            try {
+                return p.get();
+            } catch (ExecutionException e) {
+                // prepare it here instead; the failure shows again if it persists
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return MappedFile.open(segmentPath(number), segmentBytes);
     }
 
     /** Finds a segment's end and time range; for the last one, cuts a torn record. */
@@ -266,6 +359,18 @@ final class MessageLog implements AutoCloseable {
 
     @Override
     public void close() {
+        Future<MappedFile> p = prepared;
+        prepared = null;
+        if (p != null) {
+            // Left on disk as the next segment; only the mapping goes.
+            try {
+                p.get().close();
+            } catch (ExecutionException | RuntimeException e) {
+                // nothing mapped
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (writing != null) {
             writing.force();
             writing.close();

@@ -73,9 +73,21 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     private int speedIndex;
 
     private final Syncer syncer;
+    /**
+     * File work kept off the publish path: sealing a full segment, preparing the next one,
+     * writing sequence checkpoints (page-cache mode). Each took milliseconds on ext4 while
+     * every publisher waited.
+     */
+    private final java.util.concurrent.ExecutorService background =
+            java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "iofog-router-files");
+                t.setDaemon(true);
+                return t;
+            });
     private volatile long diskLimitBytes;
     private volatile long maxBacklog;
-    private final String idPrefix = HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong());
+    private final byte[] idPrefixBytes = HexFormat.of().toHexDigits(new java.security.SecureRandom().nextLong())
+            .getBytes(StandardCharsets.ISO_8859_1);
     private long idCounter;
 
     public MessageStore(Path directory, Options options) throws IOException {
@@ -83,19 +95,37 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         this.options = options;
         this.diskLimitBytes = options.diskLimitBytes();
         this.maxBacklog = options.maxBacklogPerReceiver();
-        this.log = new MessageLog(directory.resolve("log"), options.segmentBytes());
-        recoverSequences();
-        Path receivers = Files.createDirectories(directory.resolve("receivers"));
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(receivers)) {
-            for (Path d : dirs) {
-                Path name = d.resolve("receiver");
-                if (Files.exists(name)) {
-                    String receiver = Files.readString(name);
-                    queues.put(receiver, new ReceiverQueue(receiver, d, fileBytes(), log.endPosition()));
+        try {
+            this.log = new MessageLog(directory.resolve("log"), options.segmentBytes(), options.fsync(), background);
+        } catch (IOException | RuntimeException e) {
+            background.shutdown();
+            throw e;
+        }
+        try {
+            recoverSequences();
+            Path receivers = Files.createDirectories(directory.resolve("receivers"));
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(receivers)) {
+                for (Path d : dirs) {
+                    Path name = d.resolve("receiver");
+                    if (Files.exists(name)) {
+                        String receiver = Files.readString(name);
+                        queues.put(receiver, new ReceiverQueue(receiver, d, fileBytes(), log.endPosition(), background));
+                    }
                 }
             }
+            restoreQueuesFromLog();
+        } catch (IOException | RuntimeException e) {
+            // Nobody will close a store that failed to open: its thread and mappings go now.
+            background.shutdown();
+            try {
+                background.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            queues.values().forEach(ReceiverQueue::close);
+            log.close();
+            throw e;
         }
-        restoreQueuesFromLog();
         this.syncer = options.fsync() ? new Syncer() : null;
     }
 
@@ -131,11 +161,21 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     /**
      * Message ids: 16 hex digits drawn at random when the store opens, then a counter, so
-     * ids are unique across restarts without a random draw per message.
+     * ids are unique across restarts without a random draw per message. Written as bytes
+     * into one array: this runs for every message.
      */
     private String nextId() {
-        return idPrefix + HexFormat.of().toHexDigits(idCounter++);
+        byte[] id = new byte[32];
+        System.arraycopy(idPrefixBytes, 0, id, 0, 16);
+        long n = idCounter++;
+        for (int i = 31; i >= 16; i--) {
+            id[i] = HEX[(int) (n & 0xF)];
+            n >>>= 4;
+        }
+        return new String(id, StandardCharsets.ISO_8859_1);
     }
+
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
 
     private IoMessage accept(String publisher, IoMessage message) throws RouterException {
         IoMessage stamped;
@@ -187,15 +227,22 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     segmentStarted = log.currentSegment() != checkpointedSegment;
                 }
                 if (segmentStarted) {
-                    // Every queue entry of the sealed segments goes to disk before the checkpoint
-                    // that says recovery need not look at them again.
                     if (options.fsync()) {
+                        // Every queue entry of the sealed segments goes to disk before the checkpoint
+                        // that says recovery need not look at them again.
                         for (ReceiverQueue q : queues.values()) {
                             q.forceEntries();
                         }
-                    }
-                    synchronized (log) {
-                        checkpointSequences();
+                        synchronized (log) {
+                            checkpointSequences();
+                        }
+                    } else {
+                        // Written in the background from a snapshot: a checkpoint that lands late
+                        // only makes a recovery replay a little more.
+                        long segment = log.currentSegment();
+                        Map<String, Long> snapshot = new HashMap<>(sequences);
+                        checkpointedSegment = segment;
+                        background.execute(() -> writeCheckpointQuietly(segment, snapshot));
                     }
                 }
                 for (ReceiverQueue q : targets) {
@@ -208,7 +255,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                         // Only a connected receiver is fed from memory; a backlog is read from the log,
                         // so memory stays flat however large the backlog grows.
                         if (q.sink != null) {
-                            q.recent.addLast(new Object[] {q.end - 1, stamped, System.nanoTime()});
+                            q.recent.addLast(new ReceiverQueue.Recent(q.end - 1, stamped, System.nanoTime()));
                             if (q.recent.size() > RECENT) {
                                 q.recent.pollFirst();
                             }
@@ -249,7 +296,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     logEnd = log.endPosition();
                 }
                 q = new ReceiverQueue(receiver, directory.resolve("receivers").resolve(directoryName(receiver)),
-                        fileBytes(), logEnd);
+                        fileBytes(), logEnd, background);
                 queues.put(receiver, q);
             }
             return q;
@@ -401,8 +448,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         try {
             while (q.sink != null && q.inFlight.size() < q.window && q.sent < q.end) {
                 long index = q.sent++;
-                Object[] recent = recentAt(q, index);
-                IoMessage m = recent != null ? (IoMessage) recent[1] : read(q, index);
+                ReceiverQueue.Recent recent = recentAt(q, index);
+                IoMessage m = recent != null ? recent.message() : read(q, index);
                 if (m == null) {
                     count(dropped, "disk");
                     q.done(index);
@@ -414,7 +461,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                     continue;
                 }
                 if (recent != null) {
-                    recordLatency(System.nanoTime() - (long) recent[2]);
+                    recordLatency(System.nanoTime() - recent.publishedNanos());
                 }
                 q.inFlight.addLast(index);
                 q.sink.deliver(m);
@@ -426,12 +473,12 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         }
     }
 
-    private static Object[] recentAt(ReceiverQueue q, long index) {
-        while (!q.recent.isEmpty() && (long) q.recent.peekFirst()[0] < index) {
+    private static ReceiverQueue.Recent recentAt(ReceiverQueue q, long index) {
+        while (!q.recent.isEmpty() && q.recent.peekFirst().index() < index) {
             q.recent.pollFirst();
         }
-        Object[] first = q.recent.peekFirst();
-        return first != null && (long) first[0] == index ? first : null;
+        ReceiverQueue.Recent first = q.recent.peekFirst();
+        return first != null && first.index() == index ? first : null;
     }
 
     private IoMessage read(ReceiverQueue q, long index) throws IOException {
@@ -638,15 +685,27 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     /** Written when a new log segment starts: the sequences as of every earlier segment. */
     private void checkpointSequences() throws IOException {
         long segment = log.currentSegment();
+        writeCheckpoint(segment, sequences);
+        checkpointedSegment = segment;
+    }
+
+    private void writeCheckpoint(long segment, Map<String, Long> sequencesThen) throws IOException {
         StringBuilder text = new StringBuilder("segment\t").append(segment).append('\n');
         // Records already in the current segment are replayed on recovery; subtract nothing,
         // because replay takes the maximum.
-        sequences.forEach((p, s) -> text.append(HexFormat.of().formatHex(p.getBytes(StandardCharsets.UTF_8)))
+        sequencesThen.forEach((p, s) -> text.append(HexFormat.of().formatHex(p.getBytes(StandardCharsets.UTF_8)))
                 .append('\t').append(s).append('\n'));
         Path tmp = directory.resolve("sequences.new");
         Files.writeString(tmp, text);
         Files.move(tmp, checkpointFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        checkpointedSegment = segment;
+    }
+
+    private void writeCheckpointQuietly(long segment, Map<String, Long> sequencesThen) {
+        try {
+            writeCheckpoint(segment, sequencesThen);
+        } catch (IOException e) {
+            // the previous checkpoint stays; recovery replays from there
+        }
     }
 
     private void recoverSequences() throws IOException {
@@ -774,6 +833,15 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 return List.of();
             }
             closed = true;
+            // Background checkpoints and seals first: none may land after the final checkpoint.
+            background.shutdown();
+            try {
+                if (!background.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    background.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 synchronized (log) {
                     checkpointSequences();

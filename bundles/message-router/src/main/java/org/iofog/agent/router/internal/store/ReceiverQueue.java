@@ -28,6 +28,15 @@ final class ReceiverQueue implements AutoCloseable {
     private long writingFile = -1;
     private MappedFile reading;
     private long readingFile = -1;
+    /**
+     * The store's thread for file work off the publish and acknowledge paths: creating the
+     * next index file ahead of need, deleting finished ones (with ext4's discard option an
+     * unlink waits for the device).
+     */
+    private final java.util.concurrent.Executor background;
+    private java.util.concurrent.CompletableFuture<MappedFile> preparedFile;
+    private long preparedFileNumber = -1;
+    private long lastFileStartNanos = System.nanoTime() - MessageLog.BUSY_ROLL_NANOS;
 
     /** Index after the last entry readers may see: its log record is written. */
     long end;
@@ -41,8 +50,12 @@ final class ReceiverQueue implements AutoCloseable {
     final ArrayDeque<Long> inFlight = new ArrayDeque<>();
     /** Entries finished out of order (skipped while earlier ones were in flight). */
     final TreeSet<Long> doneAhead = new TreeSet<>();
+    /** A message published to this queue, kept in memory while the receiver is connected. */
+    record Recent(long index, org.iofog.sdk.message.IoMessage message, long publishedNanos) {
+    }
+
     /** The most recent messages, so a receiver that keeps up is fed without reading the log. */
-    final ArrayDeque<Object[]> recent = new ArrayDeque<>();
+    final ArrayDeque<Recent> recent = new ArrayDeque<>();
     /** The push subscription, if any: its sink, window and identity. */
     org.iofog.agent.api.messaging.MessageSink sink;
     int window;
@@ -55,8 +68,10 @@ final class ReceiverQueue implements AutoCloseable {
      * @param logEnd the log's end after recovery: entries at or past it belong to publishes
      *               that never reached the log (the process died first) and are cut
      */
-    ReceiverQueue(String receiver, Path directory, int fileBytes, long logEnd) throws IOException {
+    ReceiverQueue(String receiver, Path directory, int fileBytes, long logEnd,
+                  java.util.concurrent.Executor background) throws IOException {
         this.receiver = receiver;
+        this.background = background;
         this.directory = Files.createDirectories(directory);
         this.fileBytes = fileBytes;
         this.entriesPerFile = fileBytes / 8;
@@ -81,6 +96,21 @@ final class ReceiverQueue implements AutoCloseable {
     }
 
     private long recoverEnd() throws IOException {
+        // An index file prepared ahead of need and never written has no first entry: it goes,
+        // or the queue would seem to end at its start.
+        while (!files.isEmpty()) {
+            long last = files.lastKey();
+            MappedFile f = mapForRead(last);
+            if (f != null && f.buffer.getLong(0) != 0) {
+                break;
+            }
+            if (readingFile == last) {
+                reading.close();
+                reading = null;
+                readingFile = -1;
+            }
+            Files.deleteIfExists(files.remove(last));
+        }
         if (files.isEmpty()) {
             return acked;
         }
@@ -100,13 +130,60 @@ final class ReceiverQueue implements AutoCloseable {
             if (writing != null) {
                 writing.close();
             }
-            Path path = directory.resolve(String.format("%020d.idx", file));
+            Path path = indexPath(file);
             files.put(file, path);
-            writing = MappedFile.open(path, fileBytes);
+            writing = takePrepared(file, path);
             writingFile = file;
+            prepare(file + 1);
         }
         writing.buffer.putLong((int) (written % entriesPerFile) * 8, position);
         written++;
+    }
+
+    private Path indexPath(long file) {
+        return directory.resolve(String.format("%020d.idx", file));
+    }
+
+    /**
+     * Creates and maps the next index file in the background (a new file took milliseconds
+     * on ext4); called when the previous one was started.
+     */
+    private void prepare(long file) {
+        Path path = indexPath(file);
+        // Faulted in only when index files fill fast (see MessageLog.BUSY_ROLL_NANOS).
+        boolean busy = System.nanoTime() - lastFileStartNanos < MessageLog.BUSY_ROLL_NANOS;
+        lastFileStartNanos = System.nanoTime();
+        java.util.concurrent.CompletableFuture<MappedFile> f = new java.util.concurrent.CompletableFuture<>();
+        try {
+            background.execute(() -> {
+                try {
+                    f.complete(busy ? MappedFile.openPrefaulted(path, fileBytes) : MappedFile.open(path, fileBytes));
+                } catch (IOException | RuntimeException e) {
+                    f.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            return;
+        }
+        preparedFile = f;
+        preparedFileNumber = file;
+    }
+
+    private MappedFile takePrepared(long file, Path path) throws IOException {
+        java.util.concurrent.CompletableFuture<MappedFile> f = preparedFile;
+        preparedFile = null;
+        if (f != null && preparedFileNumber == file) {
+            try {
+                return f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // open it here; a lasting problem shows again
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } else if (f != null) {
+            f.thenAccept(MappedFile::close);
+        }
+        return MappedFile.open(path, fileBytes);
     }
 
     void publishWritten() {
@@ -178,7 +255,18 @@ final class ReceiverQueue implements AutoCloseable {
                 reading = null;
                 readingFile = -1;
             }
-            Files.deleteIfExists(files.remove(first));
+            Path done = files.remove(first);
+            try {
+                background.execute(() -> {
+                    try {
+                        Files.deleteIfExists(done);
+                    } catch (IOException e) {
+                        // a finished index file left behind costs only disk; it is not read again
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                Files.deleteIfExists(done);
+            }
         }
     }
 
@@ -202,6 +290,11 @@ final class ReceiverQueue implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        java.util.concurrent.CompletableFuture<MappedFile> f = preparedFile;
+        preparedFile = null;
+        if (f != null) {
+            f.thenAccept(MappedFile::close); // the file stays, empty, for the next index
+        }
         if (writing != null) {
             writing.close();
         }
