@@ -152,22 +152,8 @@ public final class LocalApiBenchmark {
         } catch (java.net.ConnectException free) {
             // the Local API's port is ours to take
         }
-        Path tarball;
-        try (var files = Files.list(Path.of("karaf-assembly/target"))) {
-            tarball = files.filter(p -> p.getFileName().toString().matches("iofog-agent-.*\\.tar\\.gz")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("build first: no karaf-assembly/target/iofog-agent-*.tar.gz"));
-        }
-        sh("tar xzf " + tarball.toAbsolutePath() + " -C " + scratch);
-        Path home;
-        try (var dirs = Files.list(scratch)) {
-            home = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
-        }
-        sh("docker image inspect iofog-bench/busybox:1 >/dev/null 2>&1 || { root=$(mktemp -d); mkdir -p $root/bin;"
-                + " cp /bin/busybox $root/bin/; for a in $($root/bin/busybox --list); do [ $a = busybox ] || ln -s busybox $root/bin/$a; done;"
-                + " tar -C $root -c . | docker import -c 'CMD [\"sleep\",\"3600\"]' - iofog-bench/busybox:1 >/dev/null; rm -rf $root; }");
-        // Free ports, so an agent already running on this machine does not interfere.
-        setting(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(freePort()));
-        setting(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(freePort()));
+        Path home = unpack(scratch);
+        busyboxImage();
         Files.writeString(home.resolve("etc/deployment.json"), "{\"microservices\":["
                 + "{\"uuid\":\"" + PUB + "\",\"imageId\":\"iofog-bench/busybox:1\",\"registryId\":2,\"routes\":[\"" + SUB + "\"],\"cmd\":[\"sleep\",\"86400\"]},"
                 + "{\"uuid\":\"" + SUB + "\",\"imageId\":\"iofog-bench/busybox:1\",\"registryId\":2,\"cmd\":[\"sleep\",\"86400\"]}]}");
@@ -178,11 +164,44 @@ public final class LocalApiBenchmark {
                 setting(home.resolve("etc/org.iofog.agent." + parts[0] + ".cfg"), parts[1], System.getProperty(name));
             }
         }
-        // "daemon" execs the JVM, so destroying the process stops the agent itself.
+        agent = startKaraf(home, scratch);
+        Path id = home.resolve("iofog-data/containers/agent-id");
+        agentId = Files.exists(id) ? Files.readString(id).strip() : "";
+        System.out.println("agent ready at " + home);
+        return home;
+    }
+
+    /** The benchmarks' idle container image, {@code iofog-bench/busybox:1}: busybox-static imported (no registry). */
+    static void busyboxImage() throws Exception {
+        sh("docker image inspect iofog-bench/busybox:1 >/dev/null 2>&1 || { root=$(mktemp -d); mkdir -p $root/bin;"
+                + " cp /bin/busybox $root/bin/; for a in $($root/bin/busybox --list); do [ $a = busybox ] || ln -s busybox $root/bin/$a; done;"
+                + " tar -C $root -c . | docker import -c 'CMD [\"sleep\",\"3600\"]' - iofog-bench/busybox:1 >/dev/null; rm -rf $root; }");
+    }
+
+    /** Unpacks the built tarball into {@code scratch}, on free ports; returns the agent's home. */
+    static Path unpack(Path scratch) throws Exception {
+        Path tarball;
+        try (var files = Files.list(Path.of("karaf-assembly/target"))) {
+            tarball = files.filter(p -> p.getFileName().toString().matches("iofog-agent-.*\\.tar\\.gz")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("build first: no karaf-assembly/target/iofog-agent-*.tar.gz"));
+        }
+        sh("tar xzf " + tarball.toAbsolutePath() + " -C " + scratch);
+        Path home;
+        try (var dirs = Files.list(scratch)) {
+            home = dirs.filter(Files::isDirectory).findFirst().orElseThrow();
+        }
+        // Free ports, so an agent already running on this machine does not interfere.
+        setting(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(freePort()));
+        setting(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(freePort()));
+        return home;
+    }
+
+    /** Starts the agent ({@code bin/karaf daemon}: destroying the process stops the JVM itself) and waits until it is ready. */
+    static Process startKaraf(Path home, Path scratch) throws Exception {
         ProcessBuilder agentProcess = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon")
                 .redirectErrorStream(true).redirectOutput(scratch.resolve("agent.out").toFile());
         agentProcess.environment().put("EXTRA_JAVA_OPTS", System.getProperty("bench.agentJvmOptions", ""));
-        agent = agentProcess.start();
+        Process started = agentProcess.start();
         Path log = home.resolve("log/karaf.log");
         boolean ready = false;
         for (int i = 0; i < 600 && !ready; i++) {
@@ -190,16 +209,14 @@ public final class LocalApiBenchmark {
             Thread.sleep(ready ? 0 : 100);
         }
         if (!ready) {
+            started.destroy();
             throw new IllegalStateException("the agent did not get ready within 60 s; see " + log);
         }
-        Path id = home.resolve("iofog-data/containers/agent-id");
-        agentId = Files.exists(id) ? Files.readString(id).strip() : "";
-        System.out.println("agent ready at " + home);
-        return home;
+        return started;
     }
 
     /** Sets {@code key = value} in a .cfg file, replacing the key's line if there is one. */
-    private static void setting(Path cfg, String key, String value) throws IOException {
+    static void setting(Path cfg, String key, String value) throws IOException {
         String text = Files.readString(cfg).replaceAll("(?m)^" + java.util.regex.Pattern.quote(key) + " *=.*\n?", "");
         Files.writeString(cfg, text + (text.endsWith("\n") ? "" : "\n") + key + " = " + value + "\n");
     }

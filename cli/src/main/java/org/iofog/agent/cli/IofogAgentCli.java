@@ -44,6 +44,8 @@ public final class IofogAgentCli {
               info                        the node's identity and configuration
               config <flag> <value> ...   change configuration, live; several flags at once
               prune                       remove images the agent pulled that no microservice needs
+              provision <key>             join the Fog Controller with a provisioning key
+              deprovision                 leave the controller; the deployment file applies again
 
             Config flags available in this version:
               -a  <url>                   controller URL, e.g. http://host:51121/api/v3/

@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
  * GET  /v2/info          identity and configuration as JSON
  * GET  /v2/version       versions as JSON
  * POST /v2/commandline   {"args":["status"]} or {"command":"config -a URL"}
+ * POST /v2/provision     {"provisioning-key":"..."}
+ * DELETE /v2/deprovision
  *                        -> {"exitCode":0,"stdout":"...","stderr":""}
  * </pre>
  */
@@ -157,6 +159,21 @@ public final class AdminListener {
                     }
                     commandline(request, response, callback);
                     return;
+                case "/v2/provision":
+                    // The reference agent's endpoint: {"provisioning-key":"..."}.
+                    if (!"POST".equals(method)) {
+                        send(response, callback, 405, error("use POST"));
+                        return;
+                    }
+                    provision(request, response, callback);
+                    return;
+                case "/v2/deprovision":
+                    if (!"DELETE".equals(method)) {
+                        send(response, callback, 405, error("use DELETE"));
+                        return;
+                    }
+                    result(response, callback, commandLine.run(List.of("deprovision")));
+                    return;
                 default:
                     send(response, callback, 404, error("no such admin endpoint: " + path));
             }
@@ -191,6 +208,36 @@ public final class AdminListener {
             }
             AgentCommandLine.Result result = commandLine.run(args);
             send(response, callback, 200, JSON.writeValueAsBytes(result));
+        }
+
+        private void provision(Request request, Response response, Callback callback) throws IOException {
+            long length = request.getLength();
+            if (length < 0 || length > MAX_BODY_BYTES) {
+                send(response, callback, length < 0 ? 411 : 413, error("a small JSON body with Content-Length is required"));
+                return;
+            }
+            String key;
+            try {
+                JsonNode body = JSON.readTree(Content.Source.asString(request, StandardCharsets.UTF_8));
+                JsonNode k = body == null ? null : body.get("provisioning-key");
+                if (k == null || !k.isTextual() || k.asText().isBlank()) {
+                    throw new IllegalArgumentException("no \"provisioning-key\"");
+                }
+                key = k.asText();
+            } catch (IOException | IllegalArgumentException e) {
+                send(response, callback, 400, error("body must be {\"provisioning-key\":\"...\"}: " + e.getMessage()));
+                return;
+            }
+            result(response, callback, commandLine.run(List.of("provision", key)));
+        }
+
+        /** A command's outcome: 200 when it succeeded, 400 with its error otherwise. */
+        private void result(Response response, Callback callback, AgentCommandLine.Result r) throws IOException {
+            if (r.exitCode() == 0) {
+                send(response, callback, 200, JSON.writeValueAsBytes(Map.of("status", "ok", "message", r.stdout().strip())));
+            } else {
+                send(response, callback, 400, error(r.stderr().strip()));
+            }
         }
     }
 

@@ -21,6 +21,9 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.iofog.agent.api.controller.ConnectionStatus;
+import org.iofog.agent.api.controller.ControllerConnection;
+import org.iofog.agent.api.controller.ControllerException;
 import org.iofog.agent.api.runtime.MicroserviceRuntime;
 import org.iofog.agent.api.runtime.MicroserviceState;
 import org.iofog.agent.api.runtime.MicroserviceStatus;
@@ -81,6 +84,11 @@ public final class AgentCommandLine {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile MicroserviceRuntime runtime;
 
+    /** The controller client, when it runs. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ControllerConnection controller;
+
     @Activate
     public AgentCommandLine(@Reference AgentInspector inspector, @Reference ConfigurationAdmin configAdmin) {
         this.inspector = inspector;
@@ -104,6 +112,10 @@ public final class AgentCommandLine {
                 return config(rest);
             case "prune":
                 return prune();
+            case "provision":
+                return provision(rest);
+            case "deprovision":
+                return deprovision(rest);
             default:
                 return Result.failed("unknown command '" + command + "'; try: iofog-agent help");
         }
@@ -151,12 +163,58 @@ public final class AgentCommandLine {
         return new Result(1, out.toString(), "inactive: " + String.join("; ", report.inactive()));
     }
 
+    Result provision(List<String> args) {
+        if (args.size() != 1 || args.get(0).isBlank()) {
+            return Result.failed("usage: iofog-agent provision <provisioning key> (from the controller, e.g. iofogctl"
+                    + " or GET /api/v3/iofog/<uuid>/provisioning-key)");
+        }
+        ControllerConnection c = controller;
+        if (c == null) {
+            return Result.failed("the controller client is not running (iofog-agent status says why)");
+        }
+        try {
+            ConnectionStatus s = c.provision(args.get(0));
+            return Result.ok("Provisioned: node " + s.nodeUuid() + " of " + s.controllerUrl()
+                    + "\nThe controller is now the source of desired state; " + s.detail() + "\n");
+        } catch (ControllerException e) {
+            return Result.failed(e.getMessage());
+        }
+    }
+
+    Result deprovision(List<String> args) {
+        if (!args.isEmpty()) {
+            return Result.failed("usage: iofog-agent deprovision (no arguments)");
+        }
+        ControllerConnection c = controller;
+        if (c == null) {
+            return Result.failed("the controller client is not running (iofog-agent status says why)");
+        }
+        ConnectionStatus before = c.connectionStatus();
+        if (!before.provisioned()) {
+            return Result.ok("Not provisioned; nothing to do\n");
+        }
+        try {
+            c.deprovision();
+            return Result.ok("Deprovisioned node " + before.nodeUuid()
+                    + "\nThe deployment file is the source of desired state again\n");
+        } catch (ControllerException e) {
+            return Result.failed(e.getMessage());
+        }
+    }
+
     Result info() {
         StringBuilder out = new StringBuilder();
         Map<String, Map<String, Object>> config = inspector.configuration();
         Object controllerUrl = config.getOrDefault(CONTROLLER_PID, Map.of()).get("controllerUrl");
         line(out, "Agent version", inspector.version());
-        line(out, "Provisioned", "no");
+        ControllerConnection c = controller;
+        ConnectionStatus connection = c == null ? null : c.connectionStatus();
+        if (connection != null && connection.provisioned()) {
+            line(out, "Provisioned", "yes, node " + connection.nodeUuid());
+            line(out, "Controller", connection.state() + (connection.detail().isEmpty() ? "" : ": " + connection.detail()));
+        } else {
+            line(out, "Provisioned", c == null ? "unknown (the controller client is not running)" : "no");
+        }
         line(out, "Controller URL", controllerUrl == null ? "(default) http://localhost:51121/api/v3/" : controllerUrl.toString());
         line(out, "Data directory", AgentPaths.dataDirectory().toAbsolutePath().toString());
         line(out, "Install directory", System.getProperty("karaf.base", "?"));

@@ -24,4 +24,22 @@ public interface MicroserviceRuntime {
      * @throws RuntimeUnavailableException when the Docker engine cannot be reached
      */
     PruneResult pruneUnusedImages() throws RuntimeUnavailableException;
+
+    /**
+     * The host's process id of the main process of a microservice's running container
+     * (for the controller's diagnostics, which trace it); empty when it does not run.
+     *
+     * @throws RuntimeUnavailableException when the Docker engine cannot be reached
+     */
+    java.util.OptionalLong mainProcessId(String uuid) throws RuntimeUnavailableException;
+
+    /**
+     * Writes the image a microservice runs as a {@code docker save} tar archive (for the
+     * controller's image snapshot).
+     *
+     * @throws RuntimeUnavailableException when the Docker engine cannot be reached
+     * @throws java.io.IOException         when the archive cannot be written, or the
+     *                                     microservice has no image here
+     */
+    void exportImage(String uuid, java.io.OutputStream out) throws RuntimeUnavailableException, java.io.IOException;
 }

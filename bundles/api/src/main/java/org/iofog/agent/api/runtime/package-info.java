@@ -3,7 +3,7 @@
  * it, in the controller's vocabulary, and the operations other subsystems may ask of
  * the container runtime (image pruning).
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.agent.api.runtime;
 

@@ -47,7 +47,7 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
 
     private volatile DesiredStateSource source;
     private AutoCloseable subscription;
-    private ContainerManagerConfig config;
+    private volatile ContainerManagerConfig config;
     private DockerEngine engine;
     private Reconciler reconciler;
     private final String agentId;
@@ -175,6 +175,28 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
     }
 
     @Override
+    public java.util.OptionalLong mainProcessId(String uuid) throws RuntimeUnavailableException {
+        return runningReconciler().mainProcessId(uuid);
+    }
+
+    @Override
+    public void exportImage(String uuid, java.io.OutputStream out) throws RuntimeUnavailableException, java.io.IOException {
+        try {
+            runningReconciler().exportImage(uuid, out);
+        } catch (com.github.dockerjava.api.exception.DockerException e) {
+            throw new java.io.IOException("docker save failed: " + DockerFailures.describe(e), e);
+        }
+    }
+
+    private Reconciler runningReconciler() throws RuntimeUnavailableException {
+        Reconciler r = reconciler();
+        if (r == null || !r.engineUp()) {
+            throw new RuntimeUnavailableException("the Docker engine is not reachable", null);
+        }
+        return r;
+    }
+
+    @Override
     public SubsystemStatus status() {
         Reconciler r = reconciler();
         if (r == null) {
@@ -190,6 +212,13 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
             if (n > 0 || state == MicroserviceState.RUNNING) {
                 figures.put(state.name().toLowerCase(java.util.Locale.ROOT), n);
             }
+        }
+        ContainerManagerConfig c = config;
+        if (c.isolatedContainers() || c.allowIsolatedContainers()) {
+            figures.put("isolatedContainers", c.isolatedContainers() && c.allowIsolatedContainers()
+                    ? "on (" + r.isolatedStops.get() + " stopped)"
+                    : c.isolatedContainers() ? "asked by the controller, not allowed locally (allowIsolatedContainers)"
+                    : "allowed, not asked");
         }
         if (!r.engineUp()) {
             return new SubsystemStatus(SUBSYSTEM, r.passes() == 0 ? HealthState.FAILED : HealthState.DEGRADED,

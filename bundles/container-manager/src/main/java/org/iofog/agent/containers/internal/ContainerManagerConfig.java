@@ -56,4 +56,12 @@ public @interface ContainerManagerConfig {
 
     @AttributeDefinition(description = "Image pulls run at the same time")
     int pullThreads() default 2;
+
+    @AttributeDefinition(description = "The controller's watchdogEnabled (isolated Docker containers): stop running "
+            + "containers this agent does not manage. Applied only when allowIsolatedContainers is on too")
+    boolean isolatedContainers() default false;
+
+    @AttributeDefinition(description = "The operator's consent to isolatedContainers (iofog-agent config -idc on): "
+            + "stopping other containers on the host is never switched on by the controller alone")
+    boolean allowIsolatedContainers() default false;
 }

@@ -87,6 +87,21 @@ final class DockerEngine implements Closeable {
                 .withLabelFilter(Map.of(ContainerPlan.LABEL_AGENT, agentId)).exec();
     }
 
+    /** Every running container, whoever started it. */
+    List<Container> running() {
+        return client().listContainersCmd().withShowAll(false).exec();
+    }
+
+    void stop(String id, int timeoutSeconds) {
+        try {
+            client().stopContainerCmd(id).withTimeout(timeoutSeconds).exec();
+        } catch (NotFoundException e) {
+            // gone already
+        } catch (DockerException e) {
+            // 304: stopped already
+        }
+    }
+
     Optional<InspectContainerResponse> inspectContainer(String idOrName) {
         try {
             return Optional.of(client().inspectContainerCmd(idOrName).exec());
@@ -159,6 +174,32 @@ final class DockerEngine implements Closeable {
             client().removeContainerCmd(id).withForce(true).withRemoveVolumes(volumes).exec();
         } catch (NotFoundException e) {
             // gone already
+        }
+    }
+
+    /** The host pid of a running container's main process, if it runs. */
+    java.util.OptionalLong mainProcessId(String containerId) {
+        return inspectContainer(containerId)
+                .filter(i -> i.getState() != null && Boolean.TRUE.equals(i.getState().getRunning()))
+                .map(i -> i.getState().getPidLong())
+                .filter(pid -> pid != null && pid > 0)
+                .map(java.util.OptionalLong::of)
+                .orElse(java.util.OptionalLong.empty());
+    }
+
+    /** {@code docker save} of an image, under its first repository tag when it has one (so it loads by name). */
+    void saveImage(String imageId, java.io.OutputStream out) throws java.io.IOException {
+        String name = imageId;
+        try {
+            var tags = client().inspectImageCmd(imageId).exec().getRepoTags();
+            if (tags != null && !tags.isEmpty()) {
+                name = tags.get(0);
+            }
+        } catch (NotFoundException e) {
+            throw new java.io.IOException("the image " + imageId + " is not in the local Docker engine");
+        }
+        try (java.io.InputStream in = client().saveImageCmd(name).exec()) {
+            in.transferTo(out);
         }
     }
 

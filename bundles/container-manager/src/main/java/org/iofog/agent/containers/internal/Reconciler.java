@@ -198,6 +198,22 @@ final class Reconciler implements AutoCloseable {
         return engineUp;
     }
 
+    java.util.OptionalLong mainProcessId(String uuid) {
+        MicroserviceStatus s = statuses.get(uuid);
+        if (s == null || s.containerId().isEmpty()) {
+            return java.util.OptionalLong.empty();
+        }
+        return engine.mainProcessId(s.containerId());
+    }
+
+    void exportImage(String uuid, java.io.OutputStream out) throws java.io.IOException {
+        MicroserviceStatus s = statuses.get(uuid);
+        if (s == null || s.image().isEmpty()) {
+            throw new java.io.IOException("microservice " + uuid + " has no image on this node");
+        }
+        engine.saveImage(s.image(), out);
+    }
+
     String engineProblem() {
         return engineProblem;
     }
@@ -225,6 +241,7 @@ final class Reconciler implements AutoCloseable {
                 subscribeEvents();
             }
             reconcile();
+            isolate();
             passes.incrementAndGet();
         } catch (RuntimeException e) {
             if (DockerFailures.isEngineUnreachable(e)) {
@@ -280,6 +297,32 @@ final class Reconciler implements AutoCloseable {
             events = null;
         }
     }
+
+    /**
+     * Isolated Docker containers (the controller's watchdog, with the operator's consent):
+     * every running container this agent does not run is stopped (not removed). Checked on
+     * every pass; a container started by someone else meanwhile is stopped at the next sweep.
+     */
+    private void isolate() {
+        ContainerManagerConfig c = config;
+        if (!c.isolatedContainers() || !c.allowIsolatedContainers()) {
+            return;
+        }
+        for (Container other : engine.running()) {
+            Map<String, String> labels = other.getLabels();
+            if (labels != null && agentId.equals(labels.get(ContainerPlan.LABEL_AGENT))) {
+                continue;
+            }
+            String name = other.getNames() == null || other.getNames().length == 0 ? "" : other.getNames()[0];
+            LOG.warn("Isolated containers: stopping {} {} ({}), which this agent does not run", shortId(other.getId()),
+                    name, other.getImage());
+            engine.stop(other.getId(), c.stopTimeoutSeconds());
+            isolatedStops.incrementAndGet();
+        }
+    }
+
+    /** Containers stopped because they are not this agent's (isolated containers). */
+    final java.util.concurrent.atomic.AtomicLong isolatedStops = new java.util.concurrent.atomic.AtomicLong();
 
     private void reconcile() {
         DesiredState state = desired.get();

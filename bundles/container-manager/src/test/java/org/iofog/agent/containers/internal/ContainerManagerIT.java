@@ -274,6 +274,48 @@ class ContainerManagerIT {
         }
     }
 
+    @Test
+    void isolatedContainersStopWhatThisAgentDoesNotRunOnlyWithTheOperatorsConsent() throws Exception {
+        Map<String, Object> asked = Map.of("stopTimeoutSeconds", 1, "sweepSeconds", 1, "isolatedContainers", true);
+        Harness h = harness(asked);
+        String uuid = Harness.uuid();
+        String foreign = docker("run", "-d", "--name", "foreign-" + uuid, IMAGE, "sleep", "3600");
+        try {
+            h.desire(List.of(simple(uuid, IMAGE)));
+            h.await(uuid, MicroserviceState.RUNNING);
+            Thread.sleep(2500); // two sweeps: the controller asked, the operator did not allow it
+            assertThat(inspect(foreign, "{{.State.Running}}")).isEqualTo("true");
+
+            Map<String, Object> allowed = new HashMap<>(asked);
+            allowed.put("allowIsolatedContainers", true);
+            h.reconfigure(allowed);
+            await().atMost(Duration.ofSeconds(20)).until(() -> inspect(foreign, "{{.State.Running}}").equals("false"));
+            assertThat(inspect("iofog_" + uuid, "{{.State.Running}}")).as("ours keeps running").isEqualTo("true");
+            assertThat(inspect(foreign, "{{.State.Status}}")).as("stopped, not removed").isEqualTo("exited");
+        } finally {
+            docker("rm", "-f", foreign);
+        }
+    }
+
+    @Test
+    void givesTheMainProcessOfARunningContainerAndExportsItsImage() throws Exception {
+        Harness h = harness(Map.of());
+        String uuid = Harness.uuid();
+        h.desire(List.of(simple(uuid, IMAGE)));
+        h.await(uuid, MicroserviceState.RUNNING);
+
+        long pid = h.reconciler().mainProcessId(uuid).orElseThrow();
+        assertThat(Path.of("/proc/" + pid)).exists();
+        assertThat(inspect("iofog_" + uuid, "{{.State.Pid}}")).isEqualTo(String.valueOf(pid));
+        assertThat(h.reconciler().mainProcessId("not-" + uuid)).isEmpty();
+
+        java.io.ByteArrayOutputStream tar = new java.io.ByteArrayOutputStream();
+        h.reconciler().exportImage(uuid, tar);
+        // A docker save archive: a tar holding manifest.json, which names the image by its tag.
+        String text = tar.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+        assertThat(text).contains("manifest.json").contains(IMAGE);
+    }
+
     private static List<Registry> registries(Registry extra) {
         List<Registry> r = new ArrayList<>(Harness.DEFAULT_REGISTRIES);
         r.add(extra);

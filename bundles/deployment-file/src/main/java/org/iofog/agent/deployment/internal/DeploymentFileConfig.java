@@ -12,4 +12,9 @@ public @interface DeploymentFileConfig {
 
     @AttributeDefinition(description = "Seconds between safety checks of the file, besides file-system events")
     int pollSeconds() default 5;
+
+    @AttributeDefinition(description = "Set by the controller client while the node is provisioned: the file is "
+            + "not offered as a source of desired state (the controller is), so that an update of the controller "
+            + "client never hands the node back to the file. Cleared on deprovisioning")
+    boolean suspended() default false;
 }

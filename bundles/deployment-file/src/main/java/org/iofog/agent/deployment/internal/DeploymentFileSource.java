@@ -37,9 +37,7 @@ import org.slf4j.LoggerFactory;
  * rejected with one log line and the last good state stays in force, so a typo made
  * while editing never stops running microservices.
  */
-@Component(service = {DesiredStateSource.class, SubsystemHealth.class},
-        configurationPid = DeploymentFileSource.PID,
-        property = {"service.ranking:Integer=0", "iofog.source=deployment-file"})
+@Component(service = SubsystemHealth.class, configurationPid = DeploymentFileSource.PID, immediate = true)
 @Designate(ocd = DeploymentFileConfig.class)
 public final class DeploymentFileSource implements DesiredStateSource, SubsystemHealth {
 
@@ -57,10 +55,36 @@ public final class DeploymentFileSource implements DesiredStateSource, Subsystem
     private Thread watcher;
     private WatchService watchService;
 
+    /** Registered by hand, only while not suspended (see {@link DeploymentFileConfig#suspended()}). */
+    private org.osgi.framework.BundleContext context;
+    private org.osgi.framework.ServiceRegistration<DesiredStateSource> registration;
+    private volatile boolean suspended;
+
     @Activate
-    public DeploymentFileSource(DeploymentFileConfig config) {
+    public DeploymentFileSource(org.osgi.framework.BundleContext context, DeploymentFileConfig config) {
         this(resolve(config.file()), Duration.ofSeconds(Math.max(1, config.pollSeconds())));
+        this.context = context;
         start();
+        offer(!config.suspended());
+    }
+
+    /** Registers (or withdraws) this file as a source of desired state, ranking 0. */
+    private synchronized void offer(boolean offered) {
+        suspended = !offered;
+        if (offered && registration == null && context != null) {
+            java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+            props.put(org.osgi.framework.Constants.SERVICE_RANKING, 0);
+            props.put("iofog.source", "deployment-file");
+            registration = context.registerService(DesiredStateSource.class, this, props);
+        } else if (!offered && registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+            registration = null;
+            LOG.info("Deployment file suspended: the node is provisioned and the controller is its source");
+        }
     }
 
     /** For tests: plain values, no OSGi; call {@link #start()} and {@link #stop()}. */
@@ -72,6 +96,7 @@ public final class DeploymentFileSource implements DesiredStateSource, Subsystem
 
     @Modified
     void modified(DeploymentFileConfig config) {
+        offer(!config.suspended());
         Path newFile = resolve(config.file());
         Duration newPoll = Duration.ofSeconds(Math.max(1, config.pollSeconds()));
         if (!newFile.equals(file) || !newPoll.equals(pollInterval)) {
@@ -87,6 +112,16 @@ public final class DeploymentFileSource implements DesiredStateSource, Subsystem
 
     @Deactivate
     void deactivate() {
+        synchronized (this) {
+            if (registration != null) {
+                try {
+                    registration.unregister();
+                } catch (IllegalStateException alreadyGone) {
+                    // the bundle is stopping: the framework did it
+                }
+                registration = null;
+            }
+        }
         stop();
         listeners.clear();
     }
@@ -222,6 +257,10 @@ public final class DeploymentFileSource implements DesiredStateSource, Subsystem
         Map<String, Object> figures = new LinkedHashMap<>();
         figures.put("microservices", state.microservices().size());
         figures.put("revision", state.revision());
+        if (suspended) {
+            return new SubsystemStatus("deployment-file", HealthState.RUNNING,
+                    "suspended: the node is provisioned, the controller is its source (" + file + " is kept)", figures);
+        }
         if (why != null) {
             return new SubsystemStatus("deployment-file", HealthState.DEGRADED,
                     file + " rejected (" + why + "); running the last good state", figures);

@@ -25,6 +25,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.websocket.server.ServerUpgradeRequest;
 import org.eclipse.jetty.websocket.server.ServerUpgradeResponse;
 import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.iofog.agent.api.controller.EdgeResources;
 import org.iofog.agent.api.desired.DesiredState;
 import org.iofog.agent.api.desired.DesiredStateSource;
 import org.iofog.agent.api.desired.Microservice;
@@ -93,6 +94,8 @@ public final class LocalApiServer implements SubsystemHealth {
     volatile MicroserviceRuntime runtime;
 
     private volatile DesiredStateSource source;
+    private volatile EdgeResources edgeResources;
+    private AutoCloseable edgeSubscription;
     private AutoCloseable desiredSubscription;
     private Map<String, String> lastConfigs = Map.of();
 
@@ -136,8 +139,8 @@ public final class LocalApiServer implements SubsystemHealth {
 
         @Override
         public String edgeResources() {
-            // No source of edge resources yet (they come with the controller client).
-            return "[]";
+            EdgeResources e = edgeResources;
+            return e == null ? "[]" : e.json();
         }
 
         @Override
@@ -211,6 +214,33 @@ public final class LocalApiServer implements SubsystemHealth {
         desiredSubscription = s.subscribe(this::desiredStateChanged);
     }
 
+    /** The controller's edge resources; a change is signalled (0x0F) on every control socket. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindEdgeResources(EdgeResources e) {
+        closeEdgeSubscription();
+        edgeResources = e;
+        edgeSubscription = e.subscribe(sockets::edgeResourcesChanged);
+    }
+
+    synchronized void unbindEdgeResources(EdgeResources e) {
+        if (edgeResources == e) {
+            closeEdgeSubscription();
+            edgeResources = null;
+        }
+    }
+
+    private void closeEdgeSubscription() {
+        if (edgeSubscription != null) {
+            try {
+                edgeSubscription.close();
+            } catch (Exception ignored) {
+                // the other side is gone already
+            }
+            edgeSubscription = null;
+        }
+    }
+
     synchronized void unbindDesiredStateSource(DesiredStateSource s) {
         if (source == s) {
             closeDesiredSubscription();
@@ -269,6 +299,7 @@ public final class LocalApiServer implements SubsystemHealth {
     synchronized void deactivate() throws Exception {
         ticker.shutdownNow();
         closeDesiredSubscription();
+        closeEdgeSubscription();
         stopServer();
         batcher.close();
         LOG.info("{} stopped", SUBSYSTEM);

@@ -247,12 +247,30 @@ final class RestApi extends Handler.Abstract {
     /** The body, or null when it is larger than {@code cap}. */
     static byte[] readBody(Request request, int cap) throws IOException {
         long declared = request.getLength();
-        if (declared > cap) {
-            return null;
-        }
         try (InputStream in = Content.Source.asInputStream(request)) {
+            if (declared > cap) {
+                drain(in, cap);
+                return null;
+            }
             byte[] bytes = in.readNBytes(cap + 1);
-            return bytes.length > cap ? null : bytes;
+            if (bytes.length > cap) {
+                drain(in, cap);
+                return null;
+            }
+            return bytes;
+        }
+    }
+
+    /**
+     * Reads and drops the rest of a body too large to take, up to 16 times the cap: a client
+     * that sends its whole body before reading (most HTTP clients do) then gets the 413
+     * instead of a reset connection. Beyond that the connection is closed after the answer.
+     */
+    private static void drain(InputStream in, int cap) throws IOException {
+        long budget = 16L * cap;
+        byte[] sink = new byte[8192];
+        for (int n; budget > 0 && (n = in.read(sink, 0, (int) Math.min(sink.length, budget))) > 0; ) {
+            budget -= n;
         }
     }
 

@@ -225,6 +225,53 @@ class LocalApiWireTest {
         assertThat(ok.body()).isEqualTo("{\"status\":\"okay\",\"config\":\"{\\\"a\\\":1}\"}");
     }
 
+    /** The controller client's edge resources, as far as the Local API sees them. */
+    private static final class Edge implements org.iofog.agent.api.controller.EdgeResources {
+        volatile String json = "[]";
+        final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String json() {
+            return json;
+        }
+
+        @Override
+        public AutoCloseable subscribe(Runnable listener) {
+            listeners.add(listener);
+            return () -> listeners.remove(listener);
+        }
+
+        void change(String next) {
+            json = next;
+            listeners.forEach(Runnable::run);
+        }
+    }
+
+    @Test
+    void edgeResourcesAreServedDoubleEncodedAndTheirChangeSignalledWith0x0F() throws Exception {
+        Edge edge = new Edge();
+        h.server.bindEdgeResources(edge);
+        WireHarness.RawSocket control = h.open("control", "sub", "sub");
+        await().atMost(Duration.ofSeconds(5)).until(() -> h.server.status().figures().get("controlSockets").equals(1));
+
+        edge.change("[{\"name\":\"smart-door\",\"version\":\"2.0\",\"interfaceProtocol\":\"https\"}]");
+
+        byte[] signal = control.frames.poll(5, TimeUnit.SECONDS);
+        assertThat(signal).containsExactly(0x0F);
+        HttpResponse<String> r = h.get("sub", "/v2/edgeResources");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = new ObjectMapper().readTree(r.body());
+        assertThat(body.get("edgeResources").isTextual()).as("a JSON array encoded as a string").isTrue();
+        assertThat(new ObjectMapper().readTree(body.get("edgeResources").asText()).get(0).get("name").asText())
+                .isEqualTo("smart-door");
+        // Old SDKs never acknowledge 0x0F: the socket stays and nothing is resent.
+        assertThat(control.frames.poll(2, TimeUnit.SECONDS)).isNull();
+        assertThat(h.server.status().figures().get("controlSockets")).isEqualTo(1);
+        h.server.unbindEdgeResources(edge);
+        assertThat(new ObjectMapper().readTree(h.get("sub", "/v2/edgeResources").body()).get("edgeResources").asText())
+                .isEqualTo("[]");
+    }
+
     @Test
     void aBoundedFuzzOfBothSocketsAndTheBodiesHarmsNothing() throws Exception {
         Random random = new Random(42);

@@ -114,6 +114,13 @@ final class WireHarness implements AutoCloseable {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A GET as {@code as} (its secret). */
+    HttpResponse<String> get(String as, String path) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).GET();
+        b.header(MicroserviceSecrets.ID_HEADER, as).header(MicroserviceSecrets.SECRET_HEADER, secret(as));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** A raw WebSocket client: binary frames and pongs as they arrive, whole. */
     static final class RawSocket implements WebSocket.Listener {
         final BlockingQueue<byte[]> frames = new LinkedBlockingQueue<>();

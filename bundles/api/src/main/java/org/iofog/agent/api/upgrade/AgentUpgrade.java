@@ -1,0 +1,27 @@
+package org.iofog.agent.api.upgrade;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The agent's upgrade service. The controller's version command carries no version:
+ * "upgrade" means the newest agent version the upgrade repository offers, "rollback" the
+ * one before the current. Both keep every container running.
+ */
+@ProviderType
+public interface AgentUpgrade {
+
+    /** True when a newer version than the running one is available (reported as {@code isReadyToUpgrade}). */
+    boolean readyToUpgrade();
+
+    /** True when a previous version is kept to go back to (reported as {@code isReadyToRollback}). */
+    boolean readyToRollback();
+
+    /**
+     * Upgrades to the newest version; returns once it is healthy, or throws after having
+     * rolled back automatically.
+     */
+    String upgrade() throws UpgradeException;
+
+    /** Goes back to the previous version; returns once it is healthy. */
+    String rollback() throws UpgradeException;
+}
