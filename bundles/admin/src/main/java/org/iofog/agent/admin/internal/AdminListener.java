@@ -30,8 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The admin listener: loopback HTTP for {@code bin/iofog-agent}. Every call needs the
- * admin token. Containers cannot reach it (it is not on the Docker bridge), and it
+ * The admin listener: loopback HTTP for {@code bin/iofog-agent}. Every call but
+ * {@code /metrics} needs the admin token. Containers cannot reach it (it is not on the Docker bridge), and it
  * shares nothing with the containers' Local API port.
  * <pre>
  * GET  /v2/status        the agent report as JSON
@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * POST /v2/provision     {"provisioning-key":"..."}
  * DELETE /v2/deprovision
  *                        -> {"exitCode":0,"stdout":"...","stderr":""}
+ * GET /metrics           Prometheus text (no token)
  * </pre>
  */
 @Component(service = AdminListener.class, immediate = true, configurationPid = AdminListener.PID)
@@ -54,14 +55,16 @@ public final class AdminListener {
 
     private final AgentInspector inspector;
     private final AgentCommandLine commandLine;
+    private final AgentMetrics metrics;
     private Server server;
     private AdminConfig config;
 
     @Activate
     public AdminListener(@Reference AgentInspector inspector, @Reference AgentCommandLine commandLine,
-                         AdminConfig config) throws Exception {
+                         @Reference AgentMetrics metrics, AdminConfig config) throws Exception {
         this.inspector = inspector;
         this.commandLine = commandLine;
+        this.metrics = metrics;
         start(config);
     }
 
@@ -137,6 +140,20 @@ public final class AdminListener {
         private void route(Request request, Response response, Callback callback) throws IOException {
             String path = Request.getPathInContext(request);
             String method = request.getMethod();
+            if ("/metrics".equals(path)) {
+                // Without the token, as Prometheus scrapes: figures only, nothing that acts,
+                // and the listener is on loopback.
+                if (!"GET".equals(method)) {
+                    send(response, callback, 405, error("use GET"));
+                    return;
+                }
+                byte[] body = metrics.render().getBytes(StandardCharsets.UTF_8);
+                response.setStatus(200);
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, AgentMetrics.CONTENT_TYPE);
+                response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+                response.write(true, java.nio.ByteBuffer.wrap(body), callback);
+                return;
+            }
             if (!token.accepts(request.getHeaders().get(HttpHeader.AUTHORIZATION))) {
                 send(response, callback, 401, error("missing or wrong admin token"));
                 return;

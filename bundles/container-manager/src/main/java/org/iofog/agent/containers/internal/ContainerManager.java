@@ -213,6 +213,8 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
                 figures.put(state.name().toLowerCase(java.util.Locale.ROOT), n);
             }
         }
+        long budget = r.memoryBudgetMegabytes();
+        figures.put("memoryBudget", budget > 0 ? budget + " MB for all microservices' limits" : "none");
         ContainerManagerConfig c = config;
         if (c.isolatedContainers() || c.allowIsolatedContainers()) {
             figures.put("isolatedContainers", c.isolatedContainers() && c.allowIsolatedContainers()

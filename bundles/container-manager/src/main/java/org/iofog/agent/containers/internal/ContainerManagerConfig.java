@@ -20,6 +20,13 @@ public @interface ContainerManagerConfig {
     @AttributeDefinition(description = "Memory limit, in MB, of a microservice that sets none (must be > 0)")
     long defaultMemoryMegabytes() default 1024;
 
+    @AttributeDefinition(description = "MB all microservices' memory limits may add up to; 0: the machine's memory"
+            + " less reservedMemoryMegabytes; -1: no budget")
+    long microservicesMemoryMegabytes() default 0;
+
+    @AttributeDefinition(description = "MB of the machine's memory kept out of the microservices' budget (the agent, the system)")
+    long reservedMemoryMegabytes() default 1024;
+
     @AttributeDefinition(description = "Registry hosts (host or host:port) images may be pulled from; "
             + "'*' allows any registry the desired state names")
     String[] allowedRegistries() default {"*"};

@@ -45,6 +45,11 @@ record ContainerPlan(String uuid, String containerName, String imageId, String p
     }
 
     static ContainerPlan of(Microservice m, PinnedImage image, Settings settings) {
+        return of(m, image, settings, m.limits().orDefaults(settings.defaultLimits()));
+    }
+
+    /** With the limits the memory budget gave it ({@link MemoryBudget}). */
+    static ContainerPlan of(Microservice m, PinnedImage image, Settings settings, ResourceLimits limits) {
         List<String> env = new ArrayList<>();
         env.add("SELFNAME=" + m.uuid());
         boolean userTimeZone = false;
@@ -78,7 +83,7 @@ record ContainerPlan(String uuid, String containerName, String imageId, String p
         ContainerPlan unhashed = new ContainerPlan(m.uuid(), containerName(m.uuid()), image.imageId(), image.pinned(),
                 List.copyOf(env), m.cmd(), hostNetwork ? List.of() : m.portMappings(), m.volumeMappings(),
                 List.copyOf(extraHosts), hostNetwork, privileged, perFile, files,
-                m.limits().orDefaults(settings.defaultLimits()), Map.of());
+                limits, Map.of());
         labels.put(LABEL_SPEC_HASH, unhashed.computeHash());
         return new ContainerPlan(unhashed.uuid, unhashed.containerName, unhashed.imageId, unhashed.pinnedImage,
                 unhashed.env, unhashed.cmd, unhashed.ports, unhashed.volumes, unhashed.extraHosts,

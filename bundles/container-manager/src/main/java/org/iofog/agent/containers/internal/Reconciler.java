@@ -102,6 +102,7 @@ final class Reconciler implements AutoCloseable {
 
     private volatile ContainerManagerConfig config;
     private volatile ContainerPlan.Settings settings;
+    private volatile long memoryBudgetMegabytes;
     private volatile ImageResolver resolver;
     private volatile boolean engineUp;
     private volatile String engineProblem = "not contacted yet";
@@ -150,6 +151,27 @@ final class Reconciler implements AutoCloseable {
         this.settings = new ContainerPlan.Settings(agentId, zone, listSetting(c.privilegedMicroservices()),
                 c.logFiles(), new ResourceLimits(cpu, memory));
         this.resolver = new ImageResolver(engine, listSetting(c.allowedRegistries()), Duration.ofMinutes(30));
+        this.memoryBudgetMegabytes = MemoryBudget.budget(c.microservicesMemoryMegabytes(), machineMemoryMegabytes(),
+                c.reservedMemoryMegabytes());
+    }
+
+    /** The agent-wide memory budget in effect (MB; 0: none). */
+    long memoryBudgetMegabytes() {
+        return memoryBudgetMegabytes;
+    }
+
+    /** MemTotal, in MB; 0 when unknown (then there is no budget). */
+    static long machineMemoryMegabytes() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("\\D+", "")) / 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot read the machine's memory ({}): no memory budget for microservices", e.toString());
+        }
+        return 0;
     }
 
     /** A list setting as it comes from a .cfg file ("a, b") or the console (an array). */
@@ -339,14 +361,25 @@ final class Reconciler implements AutoCloseable {
             return;
         }
         Set<String> wanted = new HashSet<>();
+        Set<String> runningNow = new HashSet<>();
+        byMicroservice.forEach((uuid, cs) -> {
+            if (cs.stream().anyMatch(c -> "running".equals(c.getState()))) {
+                runningNow.add(uuid);
+            }
+        });
+        MemoryBudget.Admission admission = MemoryBudget.admit(
+                state.microservices().stream().filter(m -> !m.delete()).toList(), runningNow, settings.defaultLimits(),
+                memoryBudgetMegabytes);
         for (Microservice m : state.microservices()) {
             wanted.add(m.uuid());
             List<Container> its = byMicroservice.getOrDefault(m.uuid(), List.of());
             try {
                 if (m.delete()) {
                     delete(m, its);
+                } else if (admission.refused().containsKey(m.uuid())) {
+                    refuse(m, its, admission.refused().get(m.uuid()));
                 } else {
-                    reconcileOne(m, its, state.registries());
+                    reconcileOne(m, its, state.registries(), admission.limits().get(m.uuid()));
                 }
             } catch (RuntimeException e) {
                 if (DockerFailures.isEngineUnreachable(e)) {
@@ -383,7 +416,23 @@ final class Reconciler implements AutoCloseable {
         publish(t, "running".equals(c.getState()) ? MicroserviceState.RUNNING : MicroserviceState.STOPPED);
     }
 
-    private void reconcileOne(Microservice m, List<Container> its, List<Registry> registries) {
+    /** Over the memory budget: not started, or stopped (kept, not removed), and said so. */
+    private void refuse(Microservice m, List<Container> its, String reason) {
+        Tracked t = tracked.computeIfAbsent(m.uuid(), Tracked::new);
+        for (Container c : its) {
+            if ("running".equals(c.getState())) {
+                LOG.warn("{}: stopping container {}: {}", m.uuid(), shortId(c.getId()), reason);
+                engine.stop(c.getId(), config.stopTimeoutSeconds());
+            }
+        }
+        if (!reason.equals(t.error)) {
+            LOG.warn("{}: {}", m.uuid(), reason);
+        }
+        t.error = reason;
+        publish(t, MicroserviceState.FAILED);
+    }
+
+    private void reconcileOne(Microservice m, List<Container> its, List<Registry> registries, ResourceLimits limits) {
         Tracked t = tracked.computeIfAbsent(m.uuid(), Tracked::new);
         Optional<ImagePins.Entry> pin = pins.get(m.uuid());
         boolean rebuildSeen = pin.map(ImagePins.Entry::rebuildSeen).orElse(false);
@@ -421,7 +470,7 @@ final class Reconciler implements AutoCloseable {
                 return;
             }
         }
-        ContainerPlan plan = ContainerPlan.of(m, t.image, settings);
+        ContainerPlan plan = ContainerPlan.of(m, t.image, settings, limits);
         Container current = null;
         for (Container c : its) {
             boolean keep = current == null && plan.specHash().equals(c.getLabels().get(ContainerPlan.LABEL_SPEC_HASH))

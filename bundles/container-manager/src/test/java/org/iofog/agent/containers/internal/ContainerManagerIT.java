@@ -211,6 +211,32 @@ class ContainerManagerIT {
     }
 
     @Test
+    void theMemoryBudgetRefusesWhatDoesNotFitAndStopsWhatNoLongerFits() throws Exception {
+        Harness h = harness(Map.of("microservicesMemoryMegabytes", 100L, "stopTimeoutSeconds", 1));
+        String first = Harness.uuid();
+        String second = Harness.uuid();
+        String json = "{\"uuid\":\"%s\",\"imageId\":\"" + IMAGE + "\",\"registryId\":2,"
+                + "\"limits\":{\"cpuCores\":0.5,\"memoryMegabytes\":64}}";
+        h.desire(List.of(microservice(json.formatted(first)), microservice(json.formatted(second))));
+        String firstId = h.await(first, MicroserviceState.RUNNING).containerId();
+        MicroserviceStatus refused = h.await(second, MicroserviceState.FAILED);
+        assertThat(refused.errorMessage()).contains("64 MB does not fit", "36 of 100 MB left");
+        assertThat(h.containers(second)).as("never created").isEmpty();
+
+        // Raised live: the second runs too, the first untouched.
+        h.reconfigure(Map.of("microservicesMemoryMegabytes", 128L, "stopTimeoutSeconds", 1));
+        h.await(second, MicroserviceState.RUNNING);
+        assertThat(h.await(first, MicroserviceState.RUNNING).containerId()).isEqualTo(firstId);
+
+        // Lowered live under what both take: the one listed last is stopped, not removed.
+        h.reconfigure(Map.of("microservicesMemoryMegabytes", 100L, "stopTimeoutSeconds", 1));
+        assertThat(h.await(second, MicroserviceState.FAILED).errorMessage()).contains("does not fit");
+        await().atMost(Duration.ofSeconds(30)).until(() -> inspect(h.containers(second).get(0), "{{.State.Running}}")
+                .equals("false"));
+        assertThat(h.await(first, MicroserviceState.RUNNING).containerId()).isEqualTo(firstId);
+    }
+
+    @Test
     void aCrashLoopBacksOffThenIsStuckInRestart() throws Exception {
         Harness h = harness(Map.of("restartBackoffMillis", 200L, "stuckAfterRestarts", 4, "maxRestartBackoffSeconds", 2L));
         String uuid = Harness.uuid();

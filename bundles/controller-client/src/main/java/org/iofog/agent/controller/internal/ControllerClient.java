@@ -37,6 +37,7 @@ import org.iofog.agent.api.runtime.RuntimeUnavailableException;
 import org.iofog.agent.api.status.HealthState;
 import org.iofog.agent.api.status.SubsystemHealth;
 import org.iofog.agent.api.status.SubsystemStatus;
+import org.iofog.agent.api.resources.ResourceUsage;
 import org.iofog.agent.api.upgrade.AgentUpgrade;
 import org.iofog.agent.api.upgrade.UpgradeException;
 import org.osgi.framework.BundleContext;
@@ -91,6 +92,10 @@ public final class ControllerClient implements SubsystemHealth, ControllerConnec
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile AgentUpgrade upgrade;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile ResourceUsage resources;
 
     private final Platform platform;
     private final NodeConfigSync configSync;
@@ -674,7 +679,7 @@ public final class ControllerClient implements SubsystemHealth, ControllerConnec
             NodeFiles.Identity id = identity;
             ControllerApi a = api;
             if (id != null && a != null && connection != ConnectionState.TOKEN_REJECTED && !closed) {
-                StatusReport.Sources sources = new StatusReport.Sources(runtime, router, upgrade, state.registries(),
+                StatusReport.Sources sources = new StatusReport.Sources(runtime, router, upgrade, resources, state.registries(),
                         config.networkInterface(), tunnel.status(), lastCommandMillis, version, files.directory());
                 a.putStatus(id.token(), report.build(sources));
                 noteAnswer();

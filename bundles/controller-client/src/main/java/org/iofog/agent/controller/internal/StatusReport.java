@@ -16,6 +16,9 @@ import java.util.Map;
 import org.iofog.agent.api.desired.Registry;
 import org.iofog.agent.api.messaging.MessageRouter;
 import org.iofog.agent.api.messaging.RouterStatistics;
+import org.iofog.agent.api.resources.MicroserviceUsage;
+import org.iofog.agent.api.resources.ResourceUsage;
+import org.iofog.agent.api.resources.UsageReport;
 import org.iofog.agent.api.runtime.MicroserviceRuntime;
 import org.iofog.agent.api.runtime.MicroserviceStatus;
 import org.iofog.agent.api.upgrade.AgentUpgrade;
@@ -29,8 +32,9 @@ import org.iofog.agent.api.upgrade.AgentUpgrade;
 final class StatusReport {
 
     /** Where the report's figures come from; each may be missing while its bundle is updated. */
-    record Sources(MicroserviceRuntime runtime, MessageRouter router, AgentUpgrade upgrade, List<Registry> registries,
-                   String networkInterface, String tunnelStatus, long lastCommandMillis, String version, Path dataDirectory) {
+    record Sources(MicroserviceRuntime runtime, MessageRouter router, AgentUpgrade upgrade, ResourceUsage resources,
+                   List<Registry> registries, String networkInterface, String tunnelStatus, long lastCommandMillis,
+                   String version, Path dataDirectory) {
     }
 
     private long previousCpuTotal;
@@ -42,7 +46,16 @@ final class StatusReport {
         r.put("daemonStatus", "RUNNING");
         r.put("daemonOperatingDuration", ManagementFactory.getRuntimeMXBean().getUptime());
         r.put("daemonLastStart", ManagementFactory.getRuntimeMXBean().getStartTime());
-        r.put("microserviceStatus", ControllerApi.JSON.writeValueAsString(microservices(s.runtime(), now)));
+        UsageReport usage = usage(s.resources());
+        if (usage != null) {
+            r.put("memoryUsage", round1(usage.agentMemoryMegabytes()));
+            r.put("diskUsage", Math.round(usage.storeGigabytes() * 1000) / 1000.0);
+            r.put("cpuUsage", round1(usage.agentCpuPercent()));
+            r.put("memoryViolation", usage.violations().memory());
+            r.put("diskViolation", usage.violations().disk());
+            r.put("cpuViolation", usage.violations().cpu());
+        }
+        r.put("microserviceStatus", ControllerApi.JSON.writeValueAsString(microservices(s.runtime(), usage, now)));
         r.put("repositoryCount", s.registries().size());
         List<Map<String, Object>> repos = new ArrayList<>();
         for (Registry reg : s.registries()) {
@@ -89,7 +102,21 @@ final class StatusReport {
         return r;
     }
 
-    static List<Map<String, Object>> microservices(MicroserviceRuntime runtime, long now) {
+    /** The resource enforcer's last round, or null when there is none (not measured: left out). */
+    private static UsageReport usage(ResourceUsage resources) {
+        try {
+            UsageReport u = resources == null ? null : resources.current();
+            return u == null || u.measuredAtMillis() == 0 ? null : u;
+        } catch (RuntimeException goingAway) {
+            return null;
+        }
+    }
+
+    private static double round1(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+
+    static List<Map<String, Object>> microservices(MicroserviceRuntime runtime, UsageReport usage, long now) {
         List<Map<String, Object>> out = new ArrayList<>();
         if (runtime == null) {
             return out;
@@ -102,6 +129,11 @@ final class StatusReport {
                 e.put("status", m.state().name());
                 e.put("startTime", m.startTime());
                 e.put("operatingDuration", m.operatingDuration(now));
+                MicroserviceUsage used = usage == null ? null : usage.microservices().get(m.uuid());
+                if (used != null) {
+                    e.put("cpuUsage", round1(used.cpuPercent()));
+                    e.put("memoryUsage", used.memoryBytes());
+                }
                 e.put("percentage", m.percentage());
                 e.put("errorMessage", m.errorMessage());
                 out.add(e);

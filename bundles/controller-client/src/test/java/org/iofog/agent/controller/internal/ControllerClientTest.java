@@ -188,10 +188,24 @@ class ControllerClientTest {
         assertThat(r.has("systemAvailableMemory")).isTrue();
         assertThat(r.has("systemAvailableDisk")).isTrue();
         assertThat(r.has("daemonOperatingDuration")).isTrue();
-        // What no subsystem measures yet is absent, not invented.
+        // Without a resource enforcer (or before its first round) usage is absent, not invented.
         assertThat(r.has("memoryUsage")).isFalse();
         assertThat(r.has("cpuViolation")).isFalse();
         assertThat(c.connectionStatus().state()).isEqualTo(ConnectionState.CONNECTED);
+
+        // With one, its last round, in the controller's units (MB, GB, %).
+        c.resources = () -> new org.iofog.agent.api.resources.UsageReport(System.currentTimeMillis(), 91.5, 150L << 20,
+                3L << 29, 0, 1L << 30, 1L << 33, 40, 12.5, java.util.Map.of(),
+                new org.iofog.agent.api.resources.UsageReport.Violations(true, false, false));
+        int seen = controller.reports().size();
+        await().atMost(WAIT).until(() -> controller.reports().size() > seen);
+        JsonNode measured = controller.reports().get(controller.reports().size() - 1);
+        assertThat(measured.get("memoryUsage").asDouble()).isEqualTo(150.0);
+        assertThat(measured.get("diskUsage").asDouble()).isEqualTo(1.5);
+        assertThat(measured.get("cpuUsage").asDouble()).isEqualTo(91.5);
+        assertThat(measured.get("cpuViolation").asBoolean()).isTrue();
+        assertThat(measured.get("memoryViolation").asBoolean()).isFalse();
+        assertThat(measured.get("diskViolation").asBoolean()).isFalse();
     }
 
     @Test

@@ -83,6 +83,12 @@ public final class LocalApiServer implements SubsystemHealth {
 
         /** Publishes as the caller; a marked relay keeps a foreign publisher. */
         IoMessage publish(MessageRouter router, String caller, IoMessage message) throws RouterException;
+
+        /** Each microservice's publish rate limit. */
+        PublishRates publishRates();
+
+        /** For delayed work of the sockets (a rate-limited socket's next read). */
+        ScheduledExecutorService timer();
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -104,6 +110,7 @@ public final class LocalApiServer implements SubsystemHealth {
     private volatile Set<String> relays;
     private final Sockets sockets = new Sockets();
     private final FrameBatcher batcher;
+    private final PublishRates publishRates;
     private final Callers callers;
     private final Services services = new Services() {
         @Override
@@ -135,6 +142,16 @@ public final class LocalApiServer implements SubsystemHealth {
         @Override
         public FrameBatcher batcher() {
             return batcher;
+        }
+
+        @Override
+        public PublishRates publishRates() {
+            return publishRates;
+        }
+
+        @Override
+        public ScheduledExecutorService timer() {
+            return ticker;
         }
 
         @Override
@@ -171,6 +188,7 @@ public final class LocalApiServer implements SubsystemHealth {
         });
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "iofog-localapi-tick"));
         this.batcher = new FrameBatcher("iofog-localapi-flush");
+        this.publishRates = new PublishRates(config.publishRateLimit(), System::nanoTime);
         try {
             startServer();
         } catch (Exception | Error e) {
@@ -287,6 +305,7 @@ public final class LocalApiServer implements SubsystemHealth {
         LocalApiServerConfig previous = config;
         config = next;
         relays = relays(next);
+        publishRates.rate(next.publishRateLimit());
         if (previous.port() != next.port() || !List.of(previous.bindAddresses()).equals(List.of(next.bindAddresses()))
                 || previous.maxFrameBytes() != next.maxFrameBytes()) {
             stopServer();

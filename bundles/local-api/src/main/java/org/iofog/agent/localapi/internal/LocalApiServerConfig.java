@@ -31,6 +31,10 @@ public @interface LocalApiServerConfig {
             + "empty: <iofog.data>/localapi/secret.key, made at first start, root only")
     String secretKeyFile() default "";
 
+    @AttributeDefinition(description = "Messages per second each microservice may publish (socket: read more slowly;"
+            + " REST: 429 over it); 0: no limit")
+    int publishRateLimit() default 0;
+
     @AttributeDefinition(description = "Microservices (uuids) that may publish messages of other publishers "
             + "(the Core Networking relay); nobody else can")
     String[] relays() default {};

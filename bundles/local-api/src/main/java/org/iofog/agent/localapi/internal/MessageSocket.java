@@ -23,11 +23,12 @@ import org.slf4j.LoggerFactory;
  * in the router: when the socket closes, when the router restarts, or when the container
  * stays silent for {@code ackTimeoutSeconds}, the subscription is renewed and they come
  * again, in order. Messages the container publishes (0x0D) are the caller's, and each
- * gets a receipt (0x0E).
+ * gets a receipt (0x0E). Frames are read one at a time on demand: a container over its
+ * publish rate ({@link PublishRates}) is read more slowly, nothing of it is dropped.
  * <p>
  * Public only because Jetty calls the listener methods reflectively; the package stays private.
  */
-public final class MessageSocket implements Session.Listener.AutoDemanding {
+public final class MessageSocket implements Session.Listener {
 
     private static final Logger LOG = LoggerFactory.getLogger(MessageSocket.class);
     private static final byte[] PONG = {Frames.PONG};
@@ -56,6 +57,7 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
         batchTarget = new FrameBatcher.Target(((WebSocketSession) s).getCoreSession());
         services.sockets().opened(this);
         subscribe();
+        s.demand();
     }
 
     /** (Re)subscribes to the current router; called on open, when a router appears, and on ack timeout. */
@@ -116,6 +118,7 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
 
     @Override
     public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+        long waitNanos = 0;
         try {
             if (!payload.hasRemaining()) {
                 services.sockets().dropped(microservice, "an empty frame");
@@ -128,12 +131,35 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
                 byte[] frame = new byte[payload.remaining()];
                 payload.get(frame);
                 publish(frame);
+                waitNanos = services.publishRates().take(microservice);
             } else {
                 services.sockets().dropped(microservice, String.format("a frame with opcode 0x%02X of %d bytes",
                         op, payload.remaining()));
             }
         } finally {
             callback.succeed();
+            demandNext(waitNanos);
+        }
+    }
+
+    /** Asks Jetty for the next frame now, or once the container's publish rate allows it. */
+    private void demandNext(long waitNanos) {
+        Session s = session;
+        if (s == null || !s.isOpen()) {
+            return;
+        }
+        if (waitNanos <= 0) {
+            s.demand();
+            return;
+        }
+        try {
+            services.timer().schedule(() -> {
+                if (s.isOpen()) {
+                    s.demand();
+                }
+            }, waitNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // the server is stopping; the socket goes with it
         }
     }
 
@@ -177,11 +203,18 @@ public final class MessageSocket implements Session.Listener.AutoDemanding {
         if (s != null) {
             s.sendPong(ByteBuffer.wrap(PONG), Callback.NOOP);
         }
+        demandNext(0);
+    }
+
+    @Override
+    public void onWebSocketPong(ByteBuffer payload) {
+        demandNext(0);
     }
 
     @Override
     public void onWebSocketText(String message) {
         services.sockets().dropped(microservice, "a text frame");
+        demandNext(0);
     }
 
     @Override

@@ -142,6 +142,12 @@ final class RestApi extends Handler.Abstract {
             send(response, callback, 503, error("the message router is not running; try again"));
             return;
         }
+        if (!services.publishRates().tryTake(me)) {
+            services.sockets().dropped(me, "a REST publish over its rate (429)");
+            send(response, callback, 429, error("over this microservice's publish rate ("
+                    + services.publishRates().rate() + " messages/s); slow down or use the message socket"));
+            return;
+        }
         IoMessage receipt = services.publish(router, me, message);
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("status", "okay");

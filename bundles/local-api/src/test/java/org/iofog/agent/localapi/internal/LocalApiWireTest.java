@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -204,6 +205,51 @@ class LocalApiWireTest {
         assertThat(receiver.frames.poll(1, TimeUnit.SECONDS)).isNull();
         assertThat(h.router.query("puller", 0, Long.MAX_VALUE, List.of("puller"), 10)).isEmpty();
         assertThat(h.router.statistics().perPublisher()).containsKey("puller").doesNotContainKey("pub");
+    }
+
+    @Test
+    void aFloodingContainerIsSlowedToItsRateLosesNothingAndOthersAreServed() throws Exception {
+        h.reconfigure(Map.of("publishRateLimit", 200));
+        WireHarness.RawSocket flooder = h.open("message", "pub", "pub");
+        long start = System.nanoTime();
+        for (int i = 0; i < 300; i++) {
+            flooder.send(org.iofog.sdk.client.Frames.message(text("pub", "flood " + i)));
+        }
+        // The socket is read at 200 messages/s (a burst of 20 first): after 0.5 s about 120 receipts.
+        Thread.sleep(500);
+        int early = flooder.frames.size();
+        assertThat(early).as("receipts after 0.5 s at 200/s").isBetween(60, 180);
+
+        // Meanwhile another microservice is served at once, on REST too.
+        long t = System.nanoTime();
+        HttpResponse<String> other = h.post("puller", "/v2/messages/new", "application/json",
+                "{\"infotype\":\"t\",\"infoformat\":\"f\",\"contentdata\":\"b3RoZXI=\"}");
+        assertThat(other.statusCode()).isEqualTo(200);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t)).as("another container's publish, ms").isLessThan(500);
+
+        // Nothing of the flood is lost: every message gets its receipt, at the rate.
+        for (int i = 0; i < 300; i++) {
+            byte[] receipt = flooder.frames.poll(10, TimeUnit.SECONDS);
+            assertThat(receipt).as("receipt " + i).isNotNull().startsWith(0x0E);
+        }
+        long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(tookMillis).as("300 messages at 200/s with a burst of 20").isBetween(1200L, 3000L);
+        assertThat(h.router.statistics().perPublisher().get("pub")).isEqualTo(300);
+
+        // REST over the rate: a clear 429, counted; then, with the limit off, nothing is refused.
+        int refused = 0;
+        for (int i = 0; i < 60; i++) {
+            int code = h.post("pub", "/v2/messages/new", "application/json",
+                    "{\"infotype\":\"t\",\"infoformat\":\"f\",\"contentdata\":\"eA==\"}").statusCode();
+            assertThat(code).isIn(200, 429);
+            refused += code == 429 ? 1 : 0;
+        }
+        assertThat(refused).isPositive();
+        h.reconfigure(Map.of("publishRateLimit", 0));
+        for (int i = 0; i < 60; i++) {
+            assertThat(h.post("pub", "/v2/messages/new", "application/json",
+                    "{\"infotype\":\"t\",\"infoformat\":\"f\",\"contentdata\":\"eA==\"}").statusCode()).isEqualTo(200);
+        }
     }
 
     @Test

@@ -64,6 +64,7 @@ final class WireHarness implements AutoCloseable {
     final LocalApiServer server;
     final MicroserviceSecrets secrets;
     final HttpClient http = HttpClient.newHttpClient();
+    private final Map<String, Object> serverSettings;
 
     WireHarness(List<Microservice> microservices) throws Exception {
         dir = Files.createTempDirectory("iofog-localapi");
@@ -76,13 +77,20 @@ final class WireHarness implements AutoCloseable {
         Method bind = DurableMessageRouter.class.getDeclaredMethod("bindDesiredStateSource", DesiredStateSource.class);
         bind.setAccessible(true);
         bind.invoke(router, desired);
-        LocalApiServerConfig c = config(LocalApiServerConfig.class, Map.of("port", port,
+        serverSettings = Map.of("port", port,
                 "bindAddresses", new String[] {"127.0.0.1"}, "secretKeyFile", dir.resolve("secret.key").toString(),
-                "ackTimeoutSeconds", 2, "maxBodyBytes", 64 * 1024));
-        server = new LocalApiServer(c);
+                "ackTimeoutSeconds", 2, "maxBodyBytes", 64 * 1024);
+        server = new LocalApiServer(config(LocalApiServerConfig.class, serverSettings));
         server.router = router;
         server.bindDesiredStateSource(desired);
         secrets = MicroserviceSecrets.loadOrCreate(dir.resolve("secret.key"));
+    }
+
+    /** The server's settings changed live (as Config Admin would), on top of the harness's own. */
+    void reconfigure(Map<String, Object> changes) throws Exception {
+        Map<String, Object> all = new java.util.HashMap<>(serverSettings);
+        all.putAll(changes);
+        server.modified(config(LocalApiServerConfig.class, all));
     }
 
     static <T> T config(Class<T> type, Map<String, Object> values) {
