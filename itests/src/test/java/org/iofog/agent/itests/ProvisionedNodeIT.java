@@ -34,30 +34,24 @@ public class ProvisionedNodeIT {
     private final String timed = "timed-" + run;
 
     private TestController controller;
-    private Path root;
+    private DistributionProcess agent;
     private Path home;
-    private Process agent;
 
     @Before
     public void startStandalone() throws Exception {
         AgentTestSupport.importBusybox();
         controller = new TestController();
-        root = Files.createTempDirectory("iofog-provisioned");
-        ServiceInstallIT.run(root, 60, "tar", "xzf", System.getProperty("distribution.tarball"), "-C", root.toString());
-        home = root.resolve("iofog-agent-" + System.getProperty("project.version"));
-        set(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(ServiceInstallIT.freePort()));
-        set(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(ServiceInstallIT.freePort()));
+        agent = new DistributionProcess("ProvisionedNodeIT", run);
+        home = agent.home;
         Path cc = home.resolve("etc/org.iofog.agent.controller.cfg");
-        set(cc, "controllerUrl", controller.url());
-        set(cc, "changeFrequency", "1");
-        set(cc, "statusFrequency", "1");
-        set(home.resolve("etc/org.iofog.agent.containers.cfg"), "stopTimeoutSeconds", "1");
+        DistributionProcess.set(cc, "controllerUrl", controller.url());
+        DistributionProcess.set(cc, "changeFrequency", "1");
+        DistributionProcess.set(cc, "statusFrequency", "1");
+        DistributionProcess.set(home.resolve("etc/org.iofog.agent.containers.cfg"), "stopTimeoutSeconds", "1");
         // The file runs two microservices; the controller will list one of them (same spec) and others.
         Files.writeString(home.resolve("etc/deployment.json"), "{\"microservices\":["
                 + microservice(shared) + "," + microservice(fileOnly) + "]}");
-        agent = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon").redirectErrorStream(true)
-                .redirectOutput(root.resolve("agent.out").toFile()).start();
-        await("the agent ready", 90, () -> log().contains("ioFog agent ready"));
+        agent.start();
         await("the file's microservices running", 90, () -> running(shared) && running(fileOnly));
     }
 
@@ -70,19 +64,11 @@ public class ProvisionedNodeIT {
     @After
     public void stop() throws Exception {
         if (agent != null) {
-            agent.destroy();
-            agent.waitFor(60, TimeUnit.SECONDS);
+            agent.close();
         }
-        if (home != null && Files.exists(home.resolve("log/karaf.log"))) {
-            // Kept for whoever reads a failure (the install directory goes below).
-            Files.copy(home.resolve("log/karaf.log"), Path.of("target", "ProvisionedNodeIT-karaf.log"),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        ServiceInstallIT.run(root, 60, "sh", "-c", "docker rm -f $(docker ps -aq --filter name=" + run + ") >/dev/null 2>&1 || true");
         if (controller != null) {
             controller.close();
         }
-        ServiceInstallIT.run(root.getParent(), 60, "rm", "-rf", root.toString());
     }
 
     @Test
@@ -93,7 +79,7 @@ public class ProvisionedNodeIT {
         // The controller's microservices use the spec the file uses for the shared one; its node
         // config asks for 1 s polls and reports (what the node then uses, not its local setting).
         controller.patchNode(Map.of("changeFrequency", 1, "statusFrequency", 1));
-        var provision = cli("provision", controller.provisioningKey());
+        var provision = agent.cli("provision", controller.provisioningKey());
         assertEquals(provision.toString(), 0, provision.exit());
         assertTrue(provision.out(), provision.out().contains(controller.nodeUuid));
 
@@ -102,7 +88,7 @@ public class ProvisionedNodeIT {
         assertEquals("the shared microservice was adopted untouched (same container, same start)", sharedBefore,
                 containerState(shared));
         await("a status report with it RUNNING", 30, () -> reported(fromController, "RUNNING"));
-        var status = cli("status");
+        var status = agent.cli("status");
         assertTrue(status.out(), status.out().matches("(?s).*controller-client\\s*: RUNNING.*"));
         assertTrue(status.out(), status.out().contains(fromController));
 
@@ -112,7 +98,7 @@ public class ProvisionedNodeIT {
         await("the new microservice running", 60, () -> running(timed));
         long changeToRunning = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         long t1 = System.nanoTime();
-        ServiceInstallIT.run(root, 60, "docker", "run", "-d", "--name", "plain-" + run, IMAGE, "sh", "-c", "sleep 3600");
+        ServiceInstallIT.run(agent.root, 60, "docker", "run", "-d", "--name", "plain-" + run, IMAGE, "sh", "-c", "sleep 3600");
         long plainRun = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t1);
         System.out.printf("change on the controller -> container running: %d ms (changeFrequency 1 s); plain docker run: %d ms%n",
                 changeToRunning, plainRun);
@@ -121,12 +107,12 @@ public class ProvisionedNodeIT {
         await("the dropped microservice removed", 60, () -> !exists(fromController));
         await("the report without it", 30, () -> !reported(fromController, ""));
 
-        var deprovision = cli("deprovision");
+        var deprovision = agent.cli("deprovision");
         assertEquals(deprovision.toString(), 0, deprovision.exit());
         assertTrue("the controller was told", controller.deprovisioned);
         await("the file's microservices back", 60, () -> running(fileOnly) && running(shared));
         await("the controller's removed", 60, () -> !exists(timed));
-        var info = cli("info");
+        var info = agent.cli("info");
         assertTrue(info.out(), info.out().matches("(?s).*Provisioned\\s*: no.*"));
     }
 
@@ -144,17 +130,13 @@ public class ProvisionedNodeIT {
         return false;
     }
 
-    private String log() {
-        try {
-            return Files.readString(home.resolve("log/karaf.log"));
-        } catch (Exception e) {
-            return "";
-        }
+    private static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
+        DistributionProcess.await(what, seconds, condition);
     }
 
     private boolean running(String uuid) {
         try {
-            var r = ServiceInstallIT.run(root, 30, "docker", "inspect", "--format", "{{.State.Running}}", "iofog_" + uuid);
+            var r = ServiceInstallIT.run(agent.root, 30, "docker", "inspect", "--format", "{{.State.Running}}", "iofog_" + uuid);
             return r.exit() == 0 && r.out().strip().equals("true");
         } catch (Exception e) {
             return false;
@@ -163,37 +145,15 @@ public class ProvisionedNodeIT {
 
     private boolean exists(String uuid) {
         try {
-            return ServiceInstallIT.run(root, 30, "docker", "inspect", "iofog_" + uuid).exit() == 0;
+            return ServiceInstallIT.run(agent.root, 30, "docker", "inspect", "iofog_" + uuid).exit() == 0;
         } catch (Exception e) {
             return true;
         }
     }
 
     private String containerState(String uuid) throws Exception {
-        var r = ServiceInstallIT.run(root, 30, "docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}}", "iofog_" + uuid);
+        var r = ServiceInstallIT.run(agent.root, 30, "docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}}", "iofog_" + uuid);
         assertEquals(r.toString(), 0, r.exit());
         return r.out().strip();
-    }
-
-    private ServiceInstallIT.Result cli(String... args) throws Exception {
-        String[] command = new String[args.length + 1];
-        command[0] = home.resolve("bin/iofog-agent").toString();
-        System.arraycopy(args, 0, command, 1, args.length);
-        return ServiceInstallIT.run(home, 120, command);
-    }
-
-    private static void set(Path cfg, String key, String value) throws Exception {
-        String text = Files.readString(cfg).replaceAll("(?m)^" + java.util.regex.Pattern.quote(key) + "\\s*=.*\\n?", "");
-        Files.writeString(cfg, text + (text.endsWith("\n") ? "" : "\n") + key + " = " + value + "\n");
-    }
-
-    private static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(what + ": not within " + seconds + " s");
-            }
-            Thread.sleep(100);
-        }
     }
 }

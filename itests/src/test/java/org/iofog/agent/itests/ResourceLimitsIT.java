@@ -29,7 +29,8 @@ import org.junit.Test;
  * it gets, same container; {@code /metrics} (no token) parses as Prometheus text and says
  * the same; a memory limit lowered under what the agent uses is flagged at once, no restart;
  * the agent's log is also written as JSON lines, and both logs' rotation follows logLimit
- * and logFileCount live.
+ * and logFileCount live; the message store filled past a disk limit lowered live drops
+ * the oldest first and the agent goes on.
  */
 public class ResourceLimitsIT {
 
@@ -40,33 +41,29 @@ public class ResourceLimitsIT {
     private final String hog = "hog-" + run;
     private final String burner = "burner-" + run;
 
-    private Path root;
+    private DistributionProcess agent;
     private Path home;
-    private Process agent;
     private int adminPort;
 
     @Before
     public void start() throws Exception {
         AgentTestSupport.importBusybox();
-        root = Files.createTempDirectory("iofog-limits");
-        ServiceInstallIT.run(root, 60, "tar", "xzf", System.getProperty("distribution.tarball"), "-C", root.toString());
-        home = root.resolve("iofog-agent-" + System.getProperty("project.version"));
-        adminPort = ServiceInstallIT.freePort();
-        set(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(adminPort));
-        set(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(ServiceInstallIT.freePort()));
+        agent = new DistributionProcess("ResourceLimitsIT", run);
+        home = agent.home;
+        adminPort = agent.adminPort;
         set(home.resolve("etc/org.iofog.agent.resources.cfg"), "samplePeriodSeconds", "1");
         set(home.resolve("etc/org.iofog.agent.containers.cfg"), "stopTimeoutSeconds", "1");
+        set(home.resolve("etc/org.iofog.agent.router.cfg"), "segmentMegabytes", "1");
         writeDeployment(0.5);
-        agent = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon").redirectErrorStream(true)
-                .redirectOutput(root.resolve("agent.out").toFile()).start();
-        await("the agent ready", 90, () -> log().contains("ioFog agent ready"));
+        agent.start();
     }
 
     private void writeDeployment(double burnerCores) throws Exception {
         Files.writeString(home.resolve("etc/deployment.json"), "{\"microservices\":["
                 // Fills a 256 MB buffer (dd's block) with a 32 MB limit.
                 + microservice(hog, 1.0, 32, "dd if=/dev/zero of=/dev/null bs=256M count=1 || exit 1; echo survived; sleep 3600")
-                + "," + microservice(burner, burnerCores, 64, "while :; do :; done") + "]}");
+                + "," + microservice(burner, burnerCores, 64, "while :; do :; done").replace("\"cmd\"",
+                        "\"routes\":[\"" + hog + "\"],\"cmd\"") + "]}");
     }
 
     private static String microservice(String uuid, double cores, int megabytes, String script) {
@@ -78,15 +75,8 @@ public class ResourceLimitsIT {
     @After
     public void stop() throws Exception {
         if (agent != null) {
-            agent.destroy();
-            agent.waitFor(60, TimeUnit.SECONDS);
+            agent.close();
         }
-        if (home != null && Files.exists(home.resolve("log/karaf.log"))) {
-            Files.copy(home.resolve("log/karaf.log"), Path.of("target", "ResourceLimitsIT-karaf.log"),
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        }
-        ServiceInstallIT.run(root, 60, "sh", "-c", "docker rm -f $(docker ps -aq --filter name=" + run + ") >/dev/null 2>&1 || true");
-        ServiceInstallIT.run(root.getParent(), 60, "rm", "-rf", root.toString());
     }
 
     @Test
@@ -128,8 +118,20 @@ public class ResourceLimitsIT {
         await("the memory violation flagged", 30,
                 () -> metrics().getOrDefault("iofog_resource_violation{resource=\"memory\"}", 0.0) == 1.0);
         assertEquals("the agent was not restarted", pid, agentPid());
-        var status = ServiceInstallIT.run(home, 60, home.resolve("bin/iofog-agent").toString(), "status");
+        var status = agent.cli("status");
         assertTrue(status.out(), status.out().contains("over memory limit"));
+
+        // Free disk under the threshold (every disk is under 100 %): unused images are pruned.
+        set(home.resolve("etc/org.iofog.agent.resources.cfg"), "availableDiskThreshold", "100");
+        await("unused images pruned for free disk", 30, () -> {
+            try {
+                return agent.cli("status").out().matches("(?s).*lastPrune = \\S+: free disk \\d+% is under availableDiskThreshold 100%; .*");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        assertTrue(agent.log().contains("Pruned unused images"));
+        assertEquals("the microservices' image is never pruned", "true", inspect(burner, "{{.State.Running}}"));
 
         // The log as JSON lines next to karaf.log, both rotations sized from logLimit and logFileCount.
         Path json = home.resolve("log/iofog-agent.json");
@@ -157,6 +159,64 @@ public class ResourceLimitsIT {
             }
         });
         assertEquals("the agent was not restarted", pid, agentPid());
+    }
+
+    @Test
+    public void fillingTheStorePastItsDiskLimitDropsTheOldestFirstAndTheAgentKeepsWorking() throws Exception {
+        await("the burner running", 60, () -> inspect(burner, "{{.State.Running}}").equals("true"));
+        // Lowered live to 10 MB; then 30 MB published (as the burner, by its secret) for the
+        // hog, which never reads: the oldest must go.
+        set(home.resolve("etc/org.iofog.agent.router.cfg"), "diskLimit", "0.01");
+        Thread.sleep(2000);
+        String filler = "x".repeat(100_000);
+        for (int i = 0; i < 300; i++) {
+            String body = java.util.Base64.getEncoder().encodeToString(String.format("%05d %s", i, filler)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            HttpResponse<String> r = asMicroservice(burner, "/v2/messages/new",
+                    "{\"infotype\":\"t\",\"infoformat\":\"f\",\"contentdata\":\"" + body + "\"}");
+            assertEquals(r.body(), 200, r.statusCode());
+        }
+        await("the store within its budget", 30,
+                () -> metrics().getOrDefault("iofog_router_store_bytes", Double.MAX_VALUE) <= 11 * 1024 * 1024);
+        assertEquals(0.0, metrics().get("iofog_resource_violation{resource=\"disk\"}"), 0);
+
+        // What is left for the hog is the newest, in order, ending with the last one published.
+        var next = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                asMicroservice(hog, "/v2/messages/next", "{\"id\":\"" + hog + "\"}").body());
+        List<Integer> left = new ArrayList<>();
+        for (var message : next.get("messages")) {
+            String text = new String(java.util.Base64.getDecoder().decode(message.get("contentdata").asText()),
+                    java.nio.charset.StandardCharsets.UTF_8);
+            left.add(Integer.parseInt(text.substring(0, 5)));
+        }
+        assertTrue("the oldest went first: " + left, !left.isEmpty() && left.get(0) > 100);
+        assertEquals(299, (int) left.get(left.size() - 1));
+        for (int i = 1; i < left.size(); i++) {
+            assertEquals("in order, no gap among what is left", left.get(i - 1) + 1, (int) left.get(i));
+        }
+        // The receiver's loss is counted as it meets it (its queue pointed into deleted segments).
+        Map<String, Double> m = metrics();
+        System.out.printf("30 MB published under a 10 MB disk limit: store %.1f MB; the receiver got the newest %d,"
+                        + " %.0f counted as dropped for disk%n", m.get("iofog_router_store_bytes") / (1 << 20), left.size(),
+                m.get("iofog_router_dropped_total{reason=\"disk\"}"));
+        assertEquals(300 - left.size(), m.get("iofog_router_dropped_total{reason=\"disk\"}"), 0);
+        // And the agent goes on: a new message is taken, status is ready.
+        assertEquals(200, asMicroservice(burner, "/v2/messages/new",
+                "{\"infotype\":\"t\",\"infoformat\":\"f\",\"contentdata\":\"eA==\"}").statusCode());
+        assertTrue(agent.cli("status").out().contains("Ready"));
+        assertEquals(1.0, metrics().get("iofog_agent_ready"), 0);
+    }
+
+    /** A Local API call from the host as {@code uuid}, by its per-microservice secret (HMAC of the uuid). */
+    private HttpResponse<String> asMicroservice(String uuid, String path, String json) throws Exception {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(Files.readAllBytes(home.resolve("iofog-data/localapi/secret.key")),
+                "HmacSHA256"));
+        String secret = java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(mac.doFinal(uuid.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:54321" + path))
+                .header("Content-Type", "application/json").header("X-Iofog-Id", uuid).header("X-Iofog-Secret", secret)
+                .POST(HttpRequest.BodyPublishers.ofString(json)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private double medianCpu(String uuid, int samples) throws Exception {
@@ -218,39 +278,23 @@ public class ResourceLimitsIT {
         return docker("inspect", "--format", format, "iofog_" + uuid).strip();
     }
 
+    private static void set(Path cfg, String key, String value) throws Exception {
+        DistributionProcess.set(cfg, key, value);
+    }
+
+    private static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
+        DistributionProcess.await(what, seconds, condition);
+    }
+
     private String docker(String... args) {
         try {
             String[] command = new String[args.length + 1];
             command[0] = "docker";
             System.arraycopy(args, 0, command, 1, args.length);
-            var r = ServiceInstallIT.run(root, 30, command);
+            var r = ServiceInstallIT.run(agent.root, 30, command);
             return r.out() + r.err();
         } catch (Exception e) {
             return "";
-        }
-    }
-
-    private String log() {
-        try {
-            return Files.readString(home.resolve("log/karaf.log"));
-        } catch (Exception e) {
-            return "";
-        }
-    }
-
-    private static void set(Path cfg, String key, String value) throws Exception {
-        String text = Files.exists(cfg) ? Files.readString(cfg) : "";
-        text = text.replaceAll("(?m)^" + Pattern.quote(key) + "\\s*=.*\\n?", "");
-        Files.writeString(cfg, text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + key + " = " + value + "\n");
-    }
-
-    private static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError(what + ": not within " + seconds + " s");
-            }
-            Thread.sleep(200);
         }
     }
 }

@@ -86,7 +86,12 @@ public final class TestController implements AutoCloseable {
 
     private HttpServer listen(int onPort) throws IOException {
         HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), onPort), 0);
-        s.setExecutor(Executors.newFixedThreadPool(4));
+        // Daemon threads: a program using the test controller (the benchmarks) ends when its main does.
+        s.setExecutor(Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "test-controller");
+            t.setDaemon(true);
+            return t;
+        }));
         s.createContext("/api/v3/", this::handle);
         s.start();
         return s;
@@ -374,5 +379,6 @@ public final class TestController implements AutoCloseable {
     @Override
     public synchronized void close() {
         server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
     }
 }

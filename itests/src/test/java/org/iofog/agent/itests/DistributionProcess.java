@@ -1,0 +1,93 @@
+package org.iofog.agent.itests;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+
+/**
+ * The built distribution as an operator runs it: the tarball unpacked into a scratch
+ * directory (admin and console ports free), started with {@code bin/karaf daemon}, its
+ * CLI at hand. Closing it stops the agent, keeps its log in {@code target/} for whoever
+ * reads a failure, removes the containers it ran and the scratch directory.
+ */
+final class DistributionProcess implements AutoCloseable {
+
+    final Path root;
+    final Path home;
+    final int adminPort;
+    private final String name;
+    private final String containerFilter;
+    private Process agent;
+
+    /**
+     * @param name            names the scratch directory and the kept log
+     * @param containerFilter what {@code docker ps --filter name=} finds of this test's containers
+     */
+    DistributionProcess(String name, String containerFilter) throws Exception {
+        this.name = name;
+        this.containerFilter = containerFilter;
+        root = Files.createTempDirectory("iofog-" + name);
+        ServiceInstallIT.run(root, 60, "tar", "xzf", System.getProperty("distribution.tarball"), "-C", root.toString());
+        home = root.resolve("iofog-agent-" + System.getProperty("project.version"));
+        adminPort = ServiceInstallIT.freePort();
+        set(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(adminPort));
+        set(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(ServiceInstallIT.freePort()));
+    }
+
+    /** Starts the agent and waits for its "ready" line. */
+    void start() throws Exception {
+        agent = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon").redirectErrorStream(true)
+                .redirectOutput(root.resolve("agent.out").toFile()).start();
+        await("the agent ready", 90, () -> log().contains("ioFog agent ready"));
+    }
+
+    String log() {
+        try {
+            return Files.readString(home.resolve("log/karaf.log"));
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    /** {@code bin/iofog-agent args...}. */
+    ServiceInstallIT.Result cli(String... args) throws Exception {
+        String[] command = new String[args.length + 1];
+        command[0] = home.resolve("bin/iofog-agent").toString();
+        System.arraycopy(args, 0, command, 1, args.length);
+        return ServiceInstallIT.run(home, 120, command);
+    }
+
+    /** Sets {@code key = value} in a .cfg file of this distribution, replacing the key's line. */
+    static void set(Path cfg, String key, String value) throws Exception {
+        String text = Files.exists(cfg) ? Files.readString(cfg) : "";
+        text = text.replaceAll("(?m)^" + Pattern.quote(key) + "\\s*=.*\\n?", "");
+        Files.writeString(cfg, text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + key + " = " + value + "\n");
+    }
+
+    static void await(String what, long seconds, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ": not within " + seconds + " s");
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (agent != null) {
+            agent.destroy();
+            agent.waitFor(60, TimeUnit.SECONDS);
+        }
+        if (Files.exists(home.resolve("log/karaf.log"))) {
+            Files.copy(home.resolve("log/karaf.log"), Path.of("target", name + "-karaf.log"), StandardCopyOption.REPLACE_EXISTING);
+        }
+        ServiceInstallIT.run(root, 60, "sh", "-c",
+                "docker rm -f $(docker ps -aq --filter name=" + containerFilter + ") >/dev/null 2>&1 || true");
+        ServiceInstallIT.run(root.getParent(), 60, "rm", "-rf", root.toString());
+    }
+}
