@@ -443,8 +443,12 @@ public final class LocalApiBenchmark {
             }
             System.out.println("ready " + cpuNanos());
             System.out.flush();
-            // Saturation ends with its last message, or (QoS 0 may lose some) when the paced phase begins.
-            while (saturationReceived.get() < saturationMessages && !pastSaturation) {
+            // Saturation ends with its last message, or (QoS 0 may lose some) when the paced phase
+            // begins, or when nothing has come for 30 s (a broker that dropped what it could not
+            // queue, as Mosquitto does at QoS 1 beyond max_queued_messages, sends nothing more).
+            long waitStart = System.nanoTime();
+            while (saturationReceived.get() < saturationMessages && !pastSaturation
+                    && System.nanoTime() - Math.max(waitStart, lastArrival) < 30_000_000_000L) {
                 Thread.sleep(1);
             }
             System.out.printf("saturated %d %d %d%n", saturationReceived.get(), lastSaturationArrival, cpuNanos());
