@@ -239,10 +239,7 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
         if (!c.stateDirectory().isBlank()) {
             return Path.of(c.stateDirectory());
         }
-        String data = System.getProperty("iofog.data");
-        Path base = data != null && !data.isBlank() ? Path.of(data)
-                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
-        return base.resolve("containers");
+        return org.iofog.agent.api.host.AgentPaths.dataDirectory().resolve("containers");
     }
 
     /**

@@ -926,10 +926,7 @@ public final class ControllerClient implements SubsystemHealth, ControllerConnec
         if (!c.stateDirectory().isBlank()) {
             return Path.of(c.stateDirectory());
         }
-        String data = System.getProperty("iofog.data");
-        Path base = data != null && !data.isBlank() ? Path.of(data)
-                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
-        return base.resolve("controller");
+        return org.iofog.agent.api.host.AgentPaths.dataDirectory().resolve("controller");
     }
 
     private static Thread daemon(Runnable r, String name) {

@@ -217,10 +217,7 @@ public final class LocalApiServer implements SubsystemHealth {
         if (!c.secretKeyFile().isBlank()) {
             return Path.of(c.secretKeyFile());
         }
-        String data = System.getProperty("iofog.data");
-        Path base = data != null && !data.isBlank() ? Path.of(data)
-                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
-        return base.resolve("localapi").resolve("secret.key");
+        return org.iofog.agent.api.host.AgentPaths.dataDirectory().resolve("localapi").resolve("secret.key");
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,

@@ -167,10 +167,7 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         if (!c.storeDirectory().isBlank()) {
             return Path.of(c.storeDirectory());
         }
-        String data = System.getProperty("iofog.data");
-        Path base = data != null && !data.isBlank() ? Path.of(data)
-                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
-        return base.resolve("router");
+        return org.iofog.agent.api.host.AgentPaths.dataDirectory().resolve("router");
     }
 
     private void tick() {

@@ -206,7 +206,7 @@ public final class ResourceEnforcer implements SubsystemHealth, ResourceUsage {
         long storeBytes = r == null ? 0 : r.statistics().storeBytes();
         long logBytes = HostProbe.directoryBytes(logDirectory());
         long rss = host.processResidentBytes();
-        Path data = dataDirectory();
+        Path data = org.iofog.agent.api.host.AgentPaths.dataDirectory();
         FileStore store = Files.getFileStore(Files.exists(data) ? data : data.toAbsolutePath().getRoot());
         long usable = store.getUsableSpace();
         long total = store.getTotalSpace();
@@ -306,12 +306,6 @@ public final class ResourceEnforcer implements SubsystemHealth, ResourceUsage {
     static Path logDirectory() {
         String log = System.getProperty("karaf.log");
         return log != null ? Path.of(log) : Path.of(System.getProperty("karaf.base", "."), "log");
-    }
-
-    static Path dataDirectory() {
-        String configured = System.getProperty("iofog.data");
-        return configured != null && !configured.isBlank() ? Path.of(configured)
-                : Path.of(System.getProperty("karaf.base", "."), "iofog-data");
     }
 
     @Override
