@@ -51,7 +51,8 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
 
     private volatile MessageStore store;
     private volatile MessageRouterConfig config;
-    private volatile DesiredState desired = DesiredState.empty("none");
+    /** The last desired state a source gave; null until one did (the store's saved routes apply meanwhile). */
+    private volatile DesiredState desired;
     private AutoCloseable desiredSubscription;
     private final Thread ticker;
 
@@ -108,7 +109,7 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
             LOG.info("Message store reopened with new settings ({})", storeDirectory(next));
         } else {
             store.updateBudgets(diskLimitBytes(next), next.maxBacklog());
-            store.updateRouting(routing(desired, next));
+            applyRouting(store, routing(desired, store.routing(), next));
         }
     }
 
@@ -126,8 +127,16 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         MessageStore.Options options = new MessageStore.Options(Math.max(1, c.segmentMegabytes()) << 20,
                 diskLimitBytes(c), c.maxBacklog(), c.fsync());
         MessageStore s = new MessageStore(storeDirectory(c), options);
-        s.updateRouting(routing(desired, c));
+        applyRouting(s, routing(desired, s.routing(), c));
         return s;
+    }
+
+    private static void applyRouting(MessageStore s, Routing routing) {
+        try {
+            s.updateRouting(routing);
+        } catch (java.io.UncheckedIOException e) {
+            LOG.warn("Routes apply, but the store could not save them for the next start: {}", e.getCause().toString());
+        }
     }
 
     private static long diskLimitBytes(MessageRouterConfig c) {
@@ -136,15 +145,22 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
 
     private void applyDesiredState(DesiredState state) {
         desired = state;
-        store.updateRouting(routing(state, config));
+        applyRouting(store, routing(state, store.routing(), config));
     }
 
-    /** The routes of the desired state and the types receivers accept, as one snapshot. */
-    static Routing routing(DesiredState state, MessageRouterConfig c) {
+    /**
+     * The routes of the desired state (or, before any source gave one, the routes the store
+     * saved) and the types receivers accept, as one snapshot.
+     */
+    static Routing routing(DesiredState state, Routing saved, MessageRouterConfig c) {
         Map<String, Set<String>> receivers = new HashMap<>();
-        for (Microservice m : state.microservices()) {
-            if (!m.delete()) {
-                receivers.put(m.uuid(), Set.copyOf(m.routes()));
+        if (state == null) {
+            receivers.putAll(saved.receiversByPublisher());
+        } else {
+            for (Microservice m : state.microservices()) {
+                if (!m.delete()) {
+                    receivers.put(m.uuid(), Set.copyOf(m.routes()));
+                }
             }
         }
         Map<String, List<Routing.TypePattern>> accepts = new HashMap<>();

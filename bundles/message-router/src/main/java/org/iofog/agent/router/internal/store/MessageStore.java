@@ -102,6 +102,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             throw e;
         }
         try {
+            // The routes the store had when it closed, until the owner says otherwise.
+            routing = new Routing(readRoutes(), Map.of());
             recoverSequences();
             Path receivers = Files.createDirectories(directory.resolve("receivers"));
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(receivers)) {
@@ -133,14 +135,85 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         return Math.max(4096, options.segmentBytes() / 8);
     }
 
+    /**
+     * Applies new routes and types. The routes are also written to the store directory, so
+     * a store opened again (agent restart, bundle update) routes as before from its first
+     * publish, instead of queueing nothing until the desired state arrives: containers
+     * outlive the agent and publish as soon as the Local API is back.
+     *
+     * @throws UncheckedIOException if the routes could not be written; they apply anyway
+     */
     public void updateRouting(Routing next) {
-        routing = next;
+        boolean changedRoutes;
+        synchronized (routesFileLock) {
+            changedRoutes = !next.receiversByPublisher().equals(routing.receiversByPublisher());
+            routing = next;
+            if (changedRoutes) {
+                try {
+                    writeRoutes(next.receiversByPublisher());
+                } catch (IOException e) {
+                    routesWriteFailure = e;
+                }
+            }
+        }
         // A removed route stops delivery at once: receivers skip what became unrouted.
         for (ReceiverQueue q : queues.values()) {
             synchronized (q) {
                 pump(q);
             }
         }
+        IOException failure = routesWriteFailure;
+        if (failure != null) {
+            routesWriteFailure = null;
+            throw new UncheckedIOException("routes apply but could not be saved for the next start", failure);
+        }
+    }
+
+    private final Object routesFileLock = new Object();
+    private IOException routesWriteFailure;
+
+    private Path routesFile() {
+        return directory.resolve("routes");
+    }
+
+    /** One line per publisher: its name, then each receiver, hex-encoded UTF-8, tab-separated. */
+    private void writeRoutes(Map<String, Set<String>> routes) throws IOException {
+        StringBuilder text = new StringBuilder();
+        routes.forEach((publisher, receivers) -> {
+            text.append(hex(publisher));
+            receivers.stream().sorted().forEach(r -> text.append('\t').append(hex(r)));
+            text.append('\n');
+        });
+        Path tmp = directory.resolve("routes.new");
+        Files.writeString(tmp, text);
+        Files.move(tmp, routesFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private Map<String, Set<String>> readRoutes() throws IOException {
+        Map<String, Set<String>> routes = new HashMap<>();
+        if (!Files.exists(routesFile())) {
+            return routes;
+        }
+        for (String line : Files.readAllLines(routesFile())) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            Set<String> receivers = new java.util.HashSet<>();
+            for (int i = 1; i < f.length; i++) {
+                receivers.add(unhex(f[i]));
+            }
+            routes.put(unhex(f[0]), receivers);
+        }
+        return routes;
+    }
+
+    private static String hex(String text) {
+        return HexFormat.of().formatHex(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static String unhex(String hex) {
+        return new String(HexFormat.of().parseHex(hex), StandardCharsets.UTF_8);
     }
 
     public Routing routing() {
@@ -195,6 +268,10 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             try {
                 Routing r = routing;
                 List<String> receivers = new ArrayList<>(4);
+                if (r.receiversOf(publisher).isEmpty()) {
+                    // Kept in the archive, delivered to nobody: the publisher has no route (yet).
+                    count(dropped, "noRoute");
+                }
                 for (String receiver : r.receiversOf(publisher)) {
                     if (r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
                         receivers.add(receiver);
@@ -693,7 +770,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         StringBuilder text = new StringBuilder("segment\t").append(segment).append('\n');
         // Records already in the current segment are replayed on recovery; subtract nothing,
         // because replay takes the maximum.
-        sequencesThen.forEach((p, s) -> text.append(HexFormat.of().formatHex(p.getBytes(StandardCharsets.UTF_8)))
+        sequencesThen.forEach((p, s) -> text.append(hex(p))
                 .append('\t').append(s).append('\n'));
         Path tmp = directory.resolve("sequences.new");
         Files.writeString(tmp, text);
@@ -716,7 +793,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 if (f[0].equals("segment")) {
                     fromSegment = Long.parseLong(f[1]);
                 } else if (f.length == 2) {
-                    sequences.put(new String(HexFormat.of().parseHex(f[0]), StandardCharsets.UTF_8), Long.parseLong(f[1]));
+                    sequences.put(unhex(f[0]), Long.parseLong(f[1]));
                 }
             }
         }

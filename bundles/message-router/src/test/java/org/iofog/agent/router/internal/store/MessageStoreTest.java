@@ -67,6 +67,36 @@ class MessageStoreTest {
     }
 
     @Test
+    void aReopenedStoreRoutesAsBeforeUntilItIsToldOtherwise() throws Exception {
+        open().updateRouting(routes(Map.of("a", Set.of("b", "c\tstrange name"), "lonely", Set.of())));
+        store.close();
+
+        open();
+        assertThat(store.routing().receiversByPublisher())
+                .isEqualTo(Map.of("a", Set.of("b", "c\tstrange name"), "lonely", Set.of()));
+        List<IoMessage> b = ackingSubscriber(store, "b");
+        store.publish("a", text("right after the restart"));
+        assertThat(b).extracting(MessageStoreTest::content).containsExactly("right after the restart");
+
+        store.updateRouting(routes(Map.of("a", Set.of("c"))));
+        store.close();
+        open();
+        assertThat(store.routing().receiversByPublisher()).isEqualTo(Map.of("a", Set.of("c")));
+    }
+
+    @Test
+    void aMessageWithoutARouteIsCountedAndArchived() throws Exception {
+        open().updateRouting(routes(Map.of("a", Set.of("b"))));
+        store.publish("nobody-listens", text("lost to delivery"));
+        store.publish("a", text("delivered"));
+
+        assertThat(store.statistics().dropped()).containsEntry("noRoute", 1L);
+        store.updateRouting(routes(Map.of("nobody-listens", Set.of("b"))));
+        assertThat(store.query("b", 0, Long.MAX_VALUE, List.of("nobody-listens"), 10))
+                .extracting(MessageStoreTest::content).containsExactly("lost to delivery");
+    }
+
+    @Test
     void aMessageReachesOnlyTheReceiversItsRoutesName() throws Exception {
         open().updateRouting(routes(Map.of("a", Set.of("b", "c"))));
         List<IoMessage> b = ackingSubscriber(store, "b");
