@@ -43,15 +43,31 @@ public final class IofogAgentCli {
                                           microservice (exit 0 only when every component is active)
               info                        the node's identity and configuration
               config <flag> <value> ...   change configuration, live; several flags at once
+              config defaults             every config flag's setting back to its default
               prune                       remove images the agent pulled that no microservice needs
               provision <key>             join the Fog Controller with a provisioning key
               deprovision                 leave the controller; the deployment file applies again
+              upgrade [feature] [version] every feature (or one) to the newest (or given) version
+                                          offered; containers keep running; rolled back by itself
+                                          if the new version is not healthy
+              rollback                    back to the agent version before the current one
+              bundles                     every bundle: id, state, starts since the agent started, version
 
             Config flags available in this version:
               -a  <url>                   controller URL, e.g. http://host:51121/api/v3/
               -ac <file>                  controller certificate file
               -c  <url>                   Docker URL: unix:///var/run/docker.sock or tcp://host:port
               -tz <zone>                  time zone given to containers, e.g. Europe/Berlin
+              -d  <GB>                    disk limit of the message store
+              -m  <MB>                    memory limit of the agent itself
+              -p  <%>                     CPU limit of the agent itself (% of one core)
+              -l  <GB>                    log disk limit
+              -lc <count>                 log file count
+              -dt <%>                     available disk threshold (below it: prune images)
+              -pf <hours>                 docker pruning frequency (0: only when disk is short)
+              -sf <s>                     status frequency
+              -cf <s>                     change frequency
+              -df <s>                     device scan frequency
 
             The CLI talks to the running agent on its loopback admin listener
             (127.0.0.1:54322 unless etc/org.iofog.agent.admin.cfg says otherwise) with the
@@ -107,7 +123,7 @@ public final class IofogAgentCli {
         try {
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
             HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint))
-                    .timeout(Duration.ofSeconds(60))
+                    .timeout(Duration.ofSeconds(timeoutSeconds(args)))
                     .header("Authorization", token)
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(Map.of("args", args))))
@@ -117,7 +133,7 @@ public final class IofogAgentCli {
             err.println("ioFog agent is not running: no answer on " + host + ":" + port);
             return NO_ANSWER;
         } catch (HttpTimeoutException e) {
-            err.println("ioFog agent did not answer within 60 s on " + host + ":" + port);
+            err.println("ioFog agent did not answer within " + timeoutSeconds(args) + " s on " + host + ":" + port);
             return NO_ANSWER;
         } catch (IOException e) {
             err.println("ioFog agent did not answer on " + host + ":" + port + ": " + e.getMessage());
@@ -148,6 +164,11 @@ public final class IofogAgentCli {
             err.println(stderr);
         }
         return body.path("exitCode").asInt(FAILED);
+    }
+
+    /** An upgrade or rollback waits for the new version's health check (up to its deadline, and a rollback's). */
+    static long timeoutSeconds(List<String> args) {
+        return List.of("upgrade", "rollback").contains(args.get(0)) ? 600 : 60;
     }
 
     /** The admin listener's host and port as the agent was configured (etc/org.iofog.agent.admin.cfg). */

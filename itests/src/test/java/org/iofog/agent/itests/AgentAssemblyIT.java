@@ -67,7 +67,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
         assertTrue("expected every subsystem's feature, got " + ours, ours.containsAll(List.of(
                 "iofog-agent", "iofog-api", "iofog-sdk", "iofog-deployment-file", "iofog-controller-client",
                 "iofog-container-manager", "iofog-message-router", "iofog-resource-enforcer",
-                "iofog-local-api", "iofog-admin")));
+                "iofog-local-api", "iofog-admin", "iofog-upgrade")));
     }
 
     @Test
@@ -84,7 +84,8 @@ public class AgentAssemblyIT extends AgentTestSupport {
                 "org.iofog.agent.router.internal.DurableMessageRouter",
                 "org.iofog.agent.resources.internal.ResourceEnforcer",
                 "org.iofog.agent.localapi.internal.LocalApiServer",
-                "org.iofog.agent.admin.internal.AdminListener")));
+                "org.iofog.agent.admin.internal.AdminListener",
+                "org.iofog.agent.upgrade.internal.FeatureUpgrade")));
         for (Bundle b : ourBundles()) {
             assertEquals(b.getSymbolicName() + " state", Bundle.ACTIVE, b.getState());
         }

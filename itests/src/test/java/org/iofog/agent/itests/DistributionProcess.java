@@ -3,6 +3,7 @@ package org.iofog.agent.itests;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
@@ -37,11 +38,45 @@ final class DistributionProcess implements AutoCloseable {
         set(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(ServiceInstallIT.freePort()));
     }
 
-    /** Starts the agent and waits for its "ready" line. */
+    /** Starts the agent and waits for its "ready" line (a new one, when it ran before). */
     void start() throws Exception {
+        long readyBefore = readyLines();
         agent = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon").redirectErrorStream(true)
                 .redirectOutput(root.resolve("agent.out").toFile()).start();
-        await("the agent ready", 90, () -> log().contains("ioFog agent ready"));
+        await("the agent ready", 90, () -> readyLines() > readyBefore);
+    }
+
+    private long readyLines() {
+        return log().lines().filter(l -> l.contains("ioFog agent ready")).count();
+    }
+
+    /**
+     * Finds the agent's JVM now and returns what sends it SIGKILL at once when run: for a
+     * test that must kill within a short phase (a pgrep takes longer than some phases).
+     */
+    Runnable prepareKill9() throws Exception {
+        List<ProcessHandle> jvms = new java.util.ArrayList<>();
+        for (String pid : ServiceInstallIT.run(root, 30, "pgrep", "-f", "karaf.base=" + home + " ").out().trim().split("\\s+")) {
+            if (!pid.isEmpty()) {
+                ProcessHandle.of(Long.parseLong(pid)).ifPresent(jvms::add);
+            }
+        }
+        return () -> jvms.forEach(ProcessHandle::destroyForcibly); // SIGKILL on Linux
+    }
+
+    /** kill -9 of the agent's JVM: no shutdown hook, no deactivation, nothing flushed. */
+    void kill9() throws Exception {
+        prepareKill9().run();
+        await("the agent's JVM gone", 30, () -> {
+            try {
+                return ServiceInstallIT.run(root, 30, "pgrep", "-f", "karaf.base=" + home + " ").out().isBlank();
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        if (agent != null) {
+            agent.waitFor(30, TimeUnit.SECONDS);
+        }
     }
 
     String log() {

@@ -134,6 +134,20 @@ public class ServiceInstallIT {
         Result set = cli("config", "-a", "https://controller.example/api/v3/");
         assertEquals(set.toString(), 0, set.exit);
         assertTrue(cli("info").out.contains("https://controller.example/api/v3/"));
+        // Several flags at once, each to its owner (-d to the router and the resource enforcer).
+        Result limits = cli("config", "-d", "20", "-sf", "5", "-dt", "15");
+        assertEquals(limits.toString(), 0, limits.exit);
+        String info = cli("info").out;
+        assertEquals(info, 2, info.lines().filter(l -> l.matches("\\s*diskLimit\\s*= 20.0")).count());
+        assertTrue(info, info.matches("(?s).*statusFrequency\\s*= 5\\b.*"));
+        Result badLimit = cli("config", "-d", "-3");
+        assertEquals(1, badLimit.exit);
+        assertTrue(badLimit.err, badLimit.err.contains("-d") && badLimit.err.contains("above 0"));
+        Result defaults = cli("config", "defaults");
+        assertEquals(defaults.toString(), 0, defaults.exit);
+        info = cli("info").out;
+        assertFalse(info, info.contains("= 20.0"));
+        assertFalse(info, info.matches("(?s).*statusFrequency\\s*= 5\\b.*"));
 
         // The shipped sample pipeline runs from the deployment file.
         String pipeline = awaitMicroservicesRunning(90);
@@ -150,12 +164,31 @@ public class ServiceInstallIT {
         agent = startAsTheUnitDoes(unitText);
         String again = awaitMicroservicesRunning(90);
         assertEquals(pipeline + "\n---\n" + again, before, containerState());
+
+        // Unless the operator asked for it: then stopping the agent stops its containers,
+        // and the next start starts them again.
+        replaceLine(home.resolve("etc/org.iofog.agent.containers.cfg"), "stopContainersOnShutdown", "true");
+        long configDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!cli("info").out.matches("(?s).*stopContainersOnShutdown\\s*= true.*") && System.nanoTime() < configDeadline) {
+            Thread.sleep(200); // the file reaches ConfigAdmin (and the container manager) live
+        }
+        assertEquals(0, run(home, 60, "bin/stop").exit);
+        assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
+        assertEquals("stopped with the agent", "false false", running());
+        agent = startAsTheUnitDoes(unitText);
+        awaitMicroservicesRunning(90);
         assertEquals(0, run(home, 60, "bin/stop").exit);
         assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
 
         Result uninstall = run(home, 60, "bin/iofog-service", "uninstall", "--unit-dir", unitDir.toString());
         assertEquals(uninstall.toString(), 0, uninstall.exit);
         assertFalse(Files.exists(unit));
+    }
+
+    /** Docker's State.Running of both sample containers. */
+    private String running() throws Exception {
+        return (run(root, 30, "docker", "inspect", "-f", "{{.State.Running}}", "iofog_" + sensor).out.trim() + " "
+                + run(root, 30, "docker", "inspect", "-f", "{{.State.Running}}", "iofog_" + consumer).out.trim());
     }
 
     /** Polls `status` until both sample microservices are RUNNING; returns that output. */

@@ -94,6 +94,9 @@ public final class AdminListener {
         ServerConnector connector = new ServerConnector(s, 1, 1);
         connector.setHost(newConfig.host());
         connector.setPort(newConfig.port());
+        // An upgrade answers only once the new version proved healthy (or was rolled back):
+        // minutes, during which the CLI's connection is silent.
+        connector.setIdleTimeout(java.util.concurrent.TimeUnit.MINUTES.toMillis(11));
         s.addConnector(connector);
         s.setHandler(new AdminHandler(token));
         try {

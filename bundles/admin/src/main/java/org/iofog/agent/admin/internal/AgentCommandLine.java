@@ -42,6 +42,8 @@ public final class AgentCommandLine {
 
     static final String CONTROLLER_PID = "org.iofog.agent.controller";
     static final String CONTAINERS_PID = "org.iofog.agent.containers";
+    static final String ROUTER_PID = "org.iofog.agent.router";
+    static final String RESOURCES_PID = "org.iofog.agent.resources";
 
     /** The outcome of one command, as the CLI prints it. */
     public record Result(int exitCode, String stdout, String stderr) {
@@ -55,7 +57,14 @@ public final class AgentCommandLine {
     }
 
     /** A `config` flag: which setting of which configuration it changes, and how to check a value. */
-    private record Flag(String flag, String pid, String property, String meaning, Validator validator) {
+    private record Flag(String flag, List<Target> targets, String meaning, Validator validator) {
+        Flag(String flag, String pid, String property, String meaning, Validator validator) {
+            this(flag, List.of(new Target(pid, property)), meaning, validator);
+        }
+    }
+
+    /** One setting a flag writes: the owning subsystem's PID and property. */
+    private record Target(String pid, String property) {
     }
 
     @FunctionalInterface
@@ -71,6 +80,63 @@ public final class AgentCommandLine {
         add(new Flag("-ac", CONTROLLER_PID, "controllerCert", "controller certificate file", AgentCommandLine::existingFile));
         add(new Flag("-c", CONTAINERS_PID, "dockerUrl", "Docker URL", AgentCommandLine::dockerUrl));
         add(new Flag("-tz", CONTAINERS_PID, "timeZone", "time zone", AgentCommandLine::timeZone));
+        // The message store's budget is the router's; the resource enforcer reports against it.
+        add(new Flag("-d", List.of(new Target(ROUTER_PID, "diskLimit"), new Target(RESOURCES_PID, "diskLimit")),
+                "disk limit (GB)", v -> positiveNumber(v, 1e6)));
+        add(new Flag("-m", RESOURCES_PID, "memoryLimit", "agent memory limit (MB)", v -> (int) positiveNumber(v, 1 << 30)));
+        add(new Flag("-p", RESOURCES_PID, "cpuLimit", "agent CPU limit (% of a core)", v -> (int) percentOrMore(v)));
+        add(new Flag("-l", RESOURCES_PID, "logLimit", "log disk limit (GB)", v -> positiveNumber(v, 1e4)));
+        add(new Flag("-lc", RESOURCES_PID, "logFileCount", "log file count", v -> (int) positiveNumber(v, 1000)));
+        add(new Flag("-dt", RESOURCES_PID, "availableDiskThreshold", "available disk threshold (%)",
+                v -> (int) percent(v)));
+        add(new Flag("-pf", RESOURCES_PID, "dockerPruningFrequency", "docker pruning frequency (hours, 0: off)",
+                v -> (int) nonNegative(v, 24 * 365)));
+        add(new Flag("-sf", CONTROLLER_PID, "statusFrequency", "status frequency (s)", v -> (int) positiveNumber(v, 86400)));
+        add(new Flag("-cf", CONTROLLER_PID, "changeFrequency", "change frequency (s)", v -> (int) positiveNumber(v, 86400)));
+        add(new Flag("-df", CONTROLLER_PID, "deviceScanFrequency", "device scan frequency (s)",
+                v -> (int) positiveNumber(v, 86400)));
+    }
+
+    private static double number(String value) {
+        try {
+            return Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' is not a number");
+        }
+    }
+
+    static double positiveNumber(String value, double max) {
+        double n = number(value);
+        if (!(n > 0) || n > max) {
+            throw new IllegalArgumentException("must be a number above 0 and at most " + (long) max);
+        }
+        return n;
+    }
+
+    static double nonNegative(String value, double max) {
+        double n = number(value);
+        if (n < 0 || n > max || Double.isNaN(n)) {
+            throw new IllegalArgumentException("must be a number from 0 to " + (long) max);
+        }
+        return n;
+    }
+
+    static double percent(String value) {
+        double n = number(value);
+        if (n < 1 || n > 100) {
+            throw new IllegalArgumentException("must be a percentage from 1 to 100");
+        }
+        return n;
+    }
+
+    /** A CPU limit in percent of one core: above 100 on a machine with more cores. */
+    static double percentOrMore(String value) {
+        double n = number(value);
+        if (n < 1 || n > 100 * Runtime.getRuntime().availableProcessors()) {
+            throw new IllegalArgumentException("must be from 1 to " + 100 * Runtime.getRuntime().availableProcessors()
+                    + " (% of one core; this machine has " + Runtime.getRuntime().availableProcessors() + ")");
+        }
+        return n;
     }
 
     private static void add(Flag flag) {
@@ -84,6 +150,11 @@ public final class AgentCommandLine {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile MicroserviceRuntime runtime;
+
+    /** The upgrade service, when it runs. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile org.iofog.agent.api.upgrade.AgentUpgrade upgrades;
 
     /** The controller client, when it runs. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -117,18 +188,87 @@ public final class AgentCommandLine {
                 return provision(rest);
             case "deprovision":
                 return deprovision(rest);
+            case "upgrade":
+                return upgrade(rest);
+            case "rollback":
+                return rollback(rest);
+            case "bundles":
+                return bundles(rest);
             default:
                 return Result.failed("unknown command '" + command + "'; try: iofog-agent help");
         }
     }
 
     Result version() {
+        org.iofog.agent.api.upgrade.AgentUpgrade u = upgrades;
+        if (u != null) {
+            return Result.ok(u.describe());
+        }
         StringBuilder out = new StringBuilder("ioFog Agent ").append(inspector.version()).append('\n');
         Map<String, String> features = inspector.featureVersions();
         if (!features.isEmpty()) {
             out.append("Features:\n");
             features.forEach((name, v) -> out.append(String.format("  %-28s %s%n", name, v)));
         }
+        out.append("(the upgrade service is not running)\n");
+        return Result.ok(out.toString());
+    }
+
+    Result upgrade(List<String> args) {
+        if (args.size() > 2) {
+            return Result.failed("usage: iofog-agent upgrade [feature] [version]  (no arguments: every feature to the"
+                    + " newest version offered)");
+        }
+        org.iofog.agent.api.upgrade.AgentUpgrade u = upgrades;
+        if (u == null) {
+            return Result.failed("the upgrade service is not running (iofog-agent status says why)");
+        }
+        String feature = null;
+        String version = null;
+        if (args.size() == 2) {
+            feature = args.get(0);
+            version = args.get(1);
+        } else if (args.size() == 1) {
+            // One argument: a feature name (iofog-...) to its newest version, or a version for all.
+            if (args.get(0).startsWith("iofog-")) {
+                feature = args.get(0);
+            } else {
+                version = args.get(0);
+            }
+        }
+        try {
+            return Result.ok(u.upgrade(feature, version) + "\n");
+        } catch (org.iofog.agent.api.upgrade.UpgradeException e) {
+            return Result.failed(e.getMessage());
+        }
+    }
+
+    Result rollback(List<String> args) {
+        if (!args.isEmpty()) {
+            return Result.failed("usage: iofog-agent rollback (no arguments: back to the version before the current one)");
+        }
+        org.iofog.agent.api.upgrade.AgentUpgrade u = upgrades;
+        if (u == null) {
+            return Result.failed("the upgrade service is not running (iofog-agent status says why)");
+        }
+        try {
+            return Result.ok(u.rollback() + "\n");
+        } catch (org.iofog.agent.api.upgrade.UpgradeException e) {
+            return Result.failed(e.getMessage());
+        }
+    }
+
+    /** Every bundle of the framework: what an upgrade replaced, and what it left alone. */
+    Result bundles(List<String> args) {
+        if (!args.isEmpty()) {
+            return Result.failed("usage: iofog-agent bundles (no arguments)");
+        }
+        StringBuilder out = new StringBuilder(String.format("%5s  %-8s %7s  %-60s %s%n", "id", "state", "starts",
+                "symbolic name", "version"));
+        for (AgentInspector.BundleRecord b : inspector.allBundles()) {
+            out.append(String.format("%5d  %-8s %7d  %-60s %s%n", b.id(), b.state(), b.starts(), b.symbolicName(), b.version()));
+        }
+        out.append("starts: times the bundle started since the agent did (1: never restarted or refreshed)\n");
         return Result.ok(out.toString());
     }
 
@@ -232,6 +372,9 @@ public final class AgentCommandLine {
         if (args.isEmpty()) {
             return Result.failed("config needs flags, e.g. config -a http://controller:51121/api/v3/");
         }
+        if (args.equals(List.of("defaults"))) {
+            return configDefaults();
+        }
         if (args.size() % 2 != 0) {
             return Result.failed("flag " + args.get(args.size() - 1) + " needs a value");
         }
@@ -251,7 +394,9 @@ public final class AgentCommandLine {
             } catch (IllegalArgumentException e) {
                 return Result.failed("flag " + name + " (" + flag.meaning() + "): " + e.getMessage());
             }
-            changes.computeIfAbsent(flag.pid(), p -> new LinkedHashMap<>()).put(flag.property(), value);
+            for (Target t : flag.targets()) {
+                changes.computeIfAbsent(t.pid(), p -> new LinkedHashMap<>()).put(t.property(), value);
+            }
             out.append("Set ").append(flag.meaning()).append(" to ").append(value).append('\n');
         }
         try {
@@ -265,6 +410,27 @@ public final class AgentCommandLine {
                     props.put(property.getKey(), property.getValue());
                 }
                 configuration.update(props);
+            }
+        } catch (IOException e) {
+            return Result.failed("could not store the configuration: " + e.getMessage());
+        }
+        return Result.ok(out.toString());
+    }
+
+    /** Every setting a flag changes goes back to its shipped default (the property is removed; the component's default applies). */
+    Result configDefaults() {
+        StringBuilder out = new StringBuilder();
+        try {
+            for (Flag flag : FLAGS.values()) {
+                for (Target t : flag.targets()) {
+                    Configuration configuration = configAdmin.getConfiguration(t.pid(), "?");
+                    Dictionary<String, Object> props = configuration.getProperties();
+                    if (props != null && props.get(t.property()) != null) {
+                        props.remove(t.property());
+                        configuration.update(props);
+                    }
+                }
+                out.append("Reset ").append(flag.meaning()).append(" (").append(flag.flag()).append(") to its default\n");
             }
         } catch (IOException e) {
             return Result.failed("could not store the configuration: " + e.getMessage());

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * and from every subsystem's {@link SubsystemHealth}. Also watches start-up and logs
  * once, with the time it took, when everything of ours is first active.
  */
-@Component(service = AgentInspector.class, immediate = true)
-public final class AgentInspector {
+@Component(service = {AgentInspector.class, org.iofog.agent.api.status.AgentHealth.class}, immediate = true)
+public final class AgentInspector implements org.iofog.agent.api.status.AgentHealth {
 
     /** Bundles whose symbolic name starts with this are ours (the agent's and the SDK). */
     static final String OUR_PREFIX = "org.iofog.";
@@ -74,13 +74,44 @@ public final class AgentInspector {
         this.context = context;
         this.scr = scr;
         this.configAdmin = configAdmin;
+        // Starts counted from here on; what already runs has started once.
+        context.addBundleListener(bundleStarts);
+        for (Bundle b : context.getBundles()) {
+            if (b.getState() == Bundle.ACTIVE) {
+                starts.putIfAbsent(b.getBundleId(), new java.util.concurrent.atomic.AtomicInteger(1));
+            }
+        }
         this.readinessWatch = new Thread(this::watchReadiness, "iofog-readiness-watch");
         readinessWatch.setDaemon(true);
         readinessWatch.start();
     }
 
+    /** Times each bundle started since this component did: a refresh or an update shows as a second start. */
+    private final Map<Long, java.util.concurrent.atomic.AtomicInteger> starts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final org.osgi.framework.BundleListener bundleStarts = event -> {
+        if (event.getType() == org.osgi.framework.BundleEvent.STARTED) {
+            starts.computeIfAbsent(event.getBundle().getBundleId(), id -> new java.util.concurrent.atomic.AtomicInteger())
+                    .incrementAndGet();
+        }
+    };
+
+    /** One bundle of the framework, for {@code iofog-agent bundles}. */
+    public record BundleRecord(long id, String symbolicName, String version, String state, int starts) {
+    }
+
+    public List<BundleRecord> allBundles() {
+        List<BundleRecord> all = new ArrayList<>();
+        for (Bundle b : context.getBundles()) {
+            var n = starts.get(b.getBundleId());
+            all.add(new BundleRecord(b.getBundleId(), String.valueOf(b.getSymbolicName()), b.getVersion().toString(),
+                    bundleState(b.getState()), n == null ? 0 : n.get()));
+        }
+        return all;
+    }
+
     @Deactivate
     void deactivate() throws InterruptedException {
+        context.removeBundleListener(bundleStarts);
         readinessWatch.interrupt();
         readinessWatch.join(2000);
     }
@@ -174,6 +205,12 @@ public final class AgentInspector {
             }
             for (ComponentConfigurationDTO c : configurations) {
                 String problem = componentProblem(c);
+                if (problem.isEmpty() && description.immediate && c.state == ComponentConfigurationDTO.SATISFIED) {
+                    // SCR activates an immediate component as soon as it is satisfied; one that stays
+                    // satisfied could not be created (its class did not load, say). Felix reports that
+                    // as SATISFIED, not FAILED_ACTIVATION.
+                    problem = "satisfied but not active: it could not be created (the log says why)";
+                }
                 components.add(new AgentReport.ComponentState(description.name, bundle, componentState(c.state), problem));
                 if (!problem.isEmpty()) {
                     inactive.add("component " + description.name + ": " + problem);
@@ -206,6 +243,18 @@ public final class AgentInspector {
         return new AgentReport(version(), ready ? "RUNNING" : booted ? "DEGRADED" : "STARTING",
                 jvmStartMillis, now - jvmStartMillis, booted, ready, readyMillis,
                 bundles, components, statuses, inactive);
+    }
+
+    @Override
+    public List<String> problems() {
+        AgentReport report = report();
+        List<String> problems = new ArrayList<>(report.inactive());
+        for (SubsystemStatus s : report.subsystems()) {
+            if (s.state() == org.iofog.agent.api.status.HealthState.FAILED) {
+                problems.add("subsystem " + s.subsystem() + " FAILED: " + s.detail());
+            }
+        }
+        return problems;
     }
 
     /** The agent's configuration: every PID of ours with its properties (secrets masked). */

@@ -61,6 +61,19 @@ class AgentCommandLineTest {
     }
 
     @Test
+    void numericFlagsAreCheckedBeforeTheyAreStored() {
+        assertThat(AgentCommandLine.positiveNumber("2.5", 100)).isEqualTo(2.5);
+        assertThatThrownBy(() -> AgentCommandLine.positiveNumber("0", 100)).hasMessageContaining("above 0");
+        assertThatThrownBy(() -> AgentCommandLine.positiveNumber("101", 100)).hasMessageContaining("at most 100");
+        assertThatThrownBy(() -> AgentCommandLine.positiveNumber("lots", 100)).hasMessageContaining("not a number");
+        assertThat(AgentCommandLine.nonNegative("0", 10)).isZero();
+        assertThatThrownBy(() -> AgentCommandLine.nonNegative("-1", 10)).hasMessageContaining("from 0 to 10");
+        assertThat(AgentCommandLine.percent("20")).isEqualTo(20);
+        assertThatThrownBy(() -> AgentCommandLine.percent("0")).hasMessageContaining("from 1 to 100");
+        assertThatThrownBy(() -> AgentCommandLine.percentOrMore("100000")).hasMessageContaining("% of one core");
+    }
+
+    @Test
     void durationsReadLikeTheReferenceAgents() {
         assertThat(AgentCommandLine.formatDuration(java.time.Duration.ofSeconds(90061))).isEqualTo("1d 1h 1m 1s");
     }

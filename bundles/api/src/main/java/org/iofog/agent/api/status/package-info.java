@@ -2,7 +2,7 @@
  * How each subsystem of the agent reports its health, so that the console, the CLI and
  * (later) the controller's status report show the same truth.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.agent.api.status;
 

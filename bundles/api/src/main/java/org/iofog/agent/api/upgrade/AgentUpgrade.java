@@ -22,6 +22,16 @@ public interface AgentUpgrade {
      */
     String upgrade() throws UpgradeException;
 
+    /**
+     * Upgrades one feature of the agent ({@code iofog-message-router}, ...) or, when
+     * {@code feature} is null, all of them; to {@code version}, or when null the newest
+     * version offered. Returns once it is healthy, or throws after having rolled back.
+     */
+    String upgrade(String feature, String version) throws UpgradeException;
+
     /** Goes back to the previous version; returns once it is healthy. */
     String rollback() throws UpgradeException;
+
+    /** The running agent version, each of its features' versions, what is offered, and the last operation. */
+    String describe();
 }

@@ -3,7 +3,7 @@
  * to the controller client (the controller's {@code version} command), the console and
  * the CLI.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.agent.api.upgrade;
 

@@ -127,11 +127,44 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
         }
     }
 
+    /**
+     * Containers keep running through a bundle update or restart, always. When the whole
+     * agent stops (the framework is stopping) and the operator asked for it
+     * ({@code stopContainersOnShutdown}), they are stopped first; the next start starts
+     * them again.
+     */
     @Deactivate
-    synchronized void deactivate() {
+    synchronized void deactivate(org.osgi.framework.BundleContext context) {
         closeSubscription();
+        boolean agentStopping = context.getBundle(0).getState() == org.osgi.framework.Bundle.STOPPING;
+        if (agentStopping && config.stopContainersOnShutdown() && engine != null) {
+            if (reconciler != null) {
+                reconciler.close(); // nothing may start them again meanwhile
+                reconciler = null;
+            }
+            stopAll(engine);
+            stopReconciler();
+            LOG.info("{} stopped with the agent, and so were its containers (stopContainersOnShutdown)", SUBSYSTEM);
+            return;
+        }
         stopReconciler();
         LOG.info("{} stopped; containers keep running", SUBSYSTEM);
+    }
+
+    private void stopAll(DockerEngine docker) {
+        try {
+            for (com.github.dockerjava.api.model.Container c : docker.containersOf(agentId)) {
+                if ("running".equals(c.getState())) {
+                    try {
+                        docker.stop(c.getId(), config.stopTimeoutSeconds());
+                    } catch (RuntimeException e) {
+                        LOG.warn("Could not stop container {}: {}", c.getId(), e.toString());
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Could not list this agent's containers to stop them: {}", e.toString());
+        }
     }
 
     private void stopReconciler() {

@@ -61,6 +61,10 @@ public @interface ContainerManagerConfig {
     @AttributeDefinition(description = "Seconds a container gets to stop before it is killed")
     int stopTimeoutSeconds() default 10;
 
+    @AttributeDefinition(description = "true: when the agent itself stops (not when this bundle is updated or restarted),"
+            + " the containers of its microservices are stopped too; false: they keep running and are adopted at the next start")
+    boolean stopContainersOnShutdown() default false;
+
     @AttributeDefinition(description = "Image pulls run at the same time")
     int pullThreads() default 2;
 

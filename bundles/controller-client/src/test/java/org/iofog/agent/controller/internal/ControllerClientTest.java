@@ -328,8 +328,16 @@ class ControllerClientTest {
                 return "upgraded";
             }
 
+            public String upgrade(String feature, String version) {
+                return upgrade();
+            }
+
             public String rollback() {
                 return "rolled back";
+            }
+
+            public String describe() {
+                return "test";
             }
         };
         controller.versionCommand = "upgrade";

@@ -113,10 +113,26 @@ public final class TestController implements AutoCloseable {
 
     // ---------------------------------------------------------------- what a user does
 
+    /**
+     * What {@code iofogctl upgrade agent} / {@code rollback agent} does: a new version command
+     * (served by GET agent/version until the agent clears the flag) and the version flag.
+     */
+    public void versionCommand(String command) {
+        versionCommand = command;
+        versionKey = "k" + Long.toHexString(System.nanoTime());
+        set("version");
+    }
+
     public String provisioningKey() {
         String key = "k" + Long.toHexString(System.nanoTime());
         validKeys.add(key);
         return key;
+    }
+
+    /** Deploys a microservice that runs its image's own command (an empty cmd, as the controller serves it). */
+    public void deployImage(String uuid, String image, String config, List<String> routes) {
+        deploy(uuid, image, config, routes);
+        microservices.get(uuid).putArray("cmd");
     }
 
     /** Deploys (or changes) a microservice as the controller lists it, and sets the flags a real one sets. */

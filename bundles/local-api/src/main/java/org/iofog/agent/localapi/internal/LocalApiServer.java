@@ -91,9 +91,31 @@ public final class LocalApiServer implements SubsystemHealth {
         ScheduledExecutorService timer();
     }
 
+    volatile MessageRouter router;
+
+    /**
+     * A new router (after a router update or restart): every message socket subscribes to it
+     * now, not at the next once-a-second tick, so delivery pauses only while no router runs.
+     */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    volatile MessageRouter router;
+    void bindRouter(MessageRouter r) {
+        router = r;
+        ScheduledExecutorService t = ticker;
+        if (t != null) {
+            try {
+                t.execute(() -> sockets.routerAppeared(r));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // deactivating: nobody to subscribe
+            }
+        }
+    }
+
+    void unbindRouter(MessageRouter r) {
+        if (router == r) {
+            router = null;
+        }
+    }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -199,6 +221,7 @@ public final class LocalApiServer implements SubsystemHealth {
             throw e;
         }
         ticker.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        LOG.info("Local API {} active", bundleVersion());
     }
 
     private static Set<String> relays(LocalApiServerConfig c) {
@@ -498,5 +521,11 @@ public final class LocalApiServer implements SubsystemHealth {
                     "the container manager is not running: no caller can be identified" + waiting, figures);
         }
         return new SubsystemStatus(SUBSYSTEM, HealthState.RUNNING, "port " + config.port() + waiting, figures);
+    }
+
+    /** This bundle's version, logged at activation: which code runs after an upgrade. */
+    private static String bundleVersion() {
+        org.osgi.framework.Bundle b = org.osgi.framework.FrameworkUtil.getBundle(LocalApiServer.class);
+        return b == null ? "(outside OSGi)" : b.getVersion().toString();
     }
 }

@@ -56,6 +56,15 @@ final class Sockets {
         controlSockets.forEach(ControlSocket::edgeResourcesChanged);
     }
 
+    /** The router service appeared (or was replaced): sockets not subscribed to it subscribe now. */
+    void routerAppeared(MessageRouter router) {
+        for (MessageSocket s : messageSockets) {
+            if (router == s.currentRouter() && !s.subscribedTo(router)) {
+                s.subscribe();
+            }
+        }
+    }
+
     /**
      * Once a second: message sockets without a subscription to the current router get one
      * (after a router update or restart), and unacknowledged messages and signals are

@@ -63,7 +63,8 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         this.ticker = new Thread(this::tick, "iofog-router-ticker");
         ticker.setDaemon(true);
         ticker.start();
-        LOG.info("Message router active; store {}", storeDirectory(config));
+        LOG.info("Message router {} active; store {}",
+                bundleVersion(), storeDirectory(config));
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -239,5 +240,11 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         s.dropped().forEach((reason, n) -> figures.put("dropped." + reason, n));
         return new SubsystemStatus("message-router", HealthState.RUNNING,
                 "durable store " + storeDirectory(config) + (config.fsync() ? " (fsync)" : ""), figures);
+    }
+
+    /** This bundle's version, logged at activation: which code runs after an upgrade. */
+    private static String bundleVersion() {
+        org.osgi.framework.Bundle b = org.osgi.framework.FrameworkUtil.getBundle(DurableMessageRouter.class);
+        return b == null ? "(outside OSGi)" : b.getVersion().toString();
     }
 }
