@@ -73,6 +73,11 @@ public class ServiceInstallIT {
                 agent.destroyForcibly();
             }
         }
+        if (logDir != null && Files.exists(logDir.resolve("karaf.log"))) {
+            // Kept for whoever reads a failure; the install root goes.
+            Files.copy(logDir.resolve("karaf.log"), Path.of("target", "ServiceInstallIT-karaf.log"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
         if (root != null) {
             run(root, 60, "rm", "-rf", root.toString());
         }
@@ -257,7 +262,31 @@ public class ServiceInstallIT {
         return addresses;
     }
 
+    /**
+     * A free port below the kernel's ephemeral range. A port the kernel handed out (bind to
+     * 0) is an ephemeral one: while the agent is stopped between two starts of a test, any
+     * outgoing connection on the machine may take it as its source port, and the restarted
+     * agent cannot listen on it.
+     */
     static int freePort() throws IOException {
+        int ephemeralStart = 32768;
+        try {
+            ephemeralStart = Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                    .trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            // the Linux default
+        }
+        java.util.Random random = new java.util.Random();
+        int low = 10_000;
+        for (int attempt = 0; attempt < 200 && ephemeralStart > low + 100; attempt++) {
+            int port = low + random.nextInt(ephemeralStart - low);
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new java.net.InetSocketAddress("0.0.0.0", port));
+                return port;
+            } catch (IOException taken) {
+                // try another
+            }
+        }
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
