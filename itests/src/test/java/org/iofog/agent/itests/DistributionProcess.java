@@ -115,9 +115,18 @@ final class DistributionProcess implements AutoCloseable {
     @Override
     public void close() throws Exception {
         if (agent != null) {
+            agent.descendants().forEach(ProcessHandle::destroy);
             agent.destroy();
             agent.waitFor(60, TimeUnit.SECONDS);
         }
+        // Whatever JVM of this distribution still runs (a failed test may leave one) must not
+        // outlive the test and hold its ports.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!ServiceInstallIT.run(root, 30, "pgrep", "-f", "karaf.base=" + home + " ").out().isBlank()
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        prepareKill9().run();
         if (Files.exists(home.resolve("log/karaf.log"))) {
             Files.copy(home.resolve("log/karaf.log"), Path.of("target", name + "-karaf.log"), StandardCopyOption.REPLACE_EXISTING);
         }

@@ -68,8 +68,12 @@ public class ServiceInstallIT {
     @After
     public void stopAndRemove() throws Exception {
         if (agent != null && agent.isAlive()) {
+            // bin/karaf server is a shell script: a signal to it does not reach the JVM it
+            // started, which would outlive the test (and hold its ports). Stop the JVM first.
+            agent.descendants().forEach(ProcessHandle::destroy);
             agent.destroy();
             if (!agent.waitFor(30, TimeUnit.SECONDS)) {
+                agent.descendants().forEach(ProcessHandle::destroyForcibly);
                 agent.destroyForcibly();
             }
         }
