@@ -94,11 +94,6 @@ public final class MessageSocket implements Session.Listener {
         });
     }
 
-    /** The router service the server uses now (subscribe() subscribes to it). */
-    MessageRouter currentRouter() {
-        return services.router();
-    }
-
     synchronized boolean subscribedTo(MessageRouter router) {
         return subscription != null && subscribedTo == router;
     }

@@ -59,7 +59,7 @@ final class Sockets {
     /** The router service appeared (or was replaced): sockets not subscribed to it subscribe now. */
     void routerAppeared(MessageRouter router) {
         for (MessageSocket s : messageSockets) {
-            if (router == s.currentRouter() && !s.subscribedTo(router)) {
+            if (!s.subscribedTo(router)) {
                 s.subscribe();
             }
         }

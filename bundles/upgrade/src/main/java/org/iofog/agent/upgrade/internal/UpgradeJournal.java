@@ -61,29 +61,43 @@ final class UpgradeJournal {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
+    /** The entry on disk, once read: this object is the file's only writer (status asks often). */
+    private Entry cached;
+    private boolean loaded;
 
     UpgradeJournal(Path file) {
         this.file = file;
     }
 
     /** The last entry written, or null when there never was an upgrade. */
-    Entry read() throws IOException {
-        if (!Files.exists(file)) {
-            return null;
+    synchronized Entry read() throws IOException {
+        if (!loaded) {
+            cached = Files.exists(file) ? JSON.readValue(file.toFile(), Entry.class) : null;
+            loaded = true;
         }
-        return JSON.readValue(file.toFile(), Entry.class);
+        return cached;
     }
 
-    void write(Entry entry) throws IOException {
-        Files.createDirectories(file.getParent());
-        Path tmp = file.resolveSibling(file.getFileName() + ".new");
+    synchronized void write(Entry entry) throws IOException {
+        writeDurably(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry));
+        cached = entry;
+        loaded = true;
+    }
+
+    /**
+     * Writes a file so that a crash leaves either the old content or the new, on disk:
+     * a temporary file forced, renamed over the target, the directory forced.
+     */
+    static void writeDurably(Path target, byte[] content) throws IOException {
+        Files.createDirectories(target.getParent());
+        Path tmp = target.resolveSibling(target.getFileName() + ".new");
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
-            out.write(java.nio.ByteBuffer.wrap(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entry)));
+            out.write(java.nio.ByteBuffer.wrap(content));
             out.force(true);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
             dir.force(true); // the rename itself is durable
         } catch (IOException e) {
             // some file systems cannot sync a directory; the rename is still atomic

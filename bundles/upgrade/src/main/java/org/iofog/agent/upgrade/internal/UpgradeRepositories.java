@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -236,16 +235,9 @@ final class UpgradeRepositories {
         }
     }
 
+    /** A kept artifact must survive the crash that interrupts the upgrade. */
     private void store(String path, byte[] content) throws IOException {
-        Path target = kept.resolve(path);
-        Files.createDirectories(target.getParent());
-        Path tmp = target.resolveSibling(target.getFileName() + ".part");
-        try (var out = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
-            out.write(java.nio.ByteBuffer.wrap(content));
-            out.force(true); // a kept artifact must survive the crash that interrupts the upgrade
-        }
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        UpgradeJournal.writeDurably(kept.resolve(path), content);
     }
 
     private static String sha1(byte[] content) {

@@ -144,15 +144,15 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
      * @throws UncheckedIOException if the routes could not be written; they apply anyway
      */
     public void updateRouting(Routing next) {
-        boolean changedRoutes;
+        IOException failure = null;
         synchronized (routesFileLock) {
-            changedRoutes = !next.receiversByPublisher().equals(routing.receiversByPublisher());
+            boolean changedRoutes = !next.receiversByPublisher().equals(routing.receiversByPublisher());
             routing = next;
             if (changedRoutes) {
                 try {
                     writeRoutes(next.receiversByPublisher());
                 } catch (IOException e) {
-                    routesWriteFailure = e;
+                    failure = e;
                 }
             }
         }
@@ -162,15 +162,12 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                 pump(q);
             }
         }
-        IOException failure = routesWriteFailure;
         if (failure != null) {
-            routesWriteFailure = null;
             throw new UncheckedIOException("routes apply but could not be saved for the next start", failure);
         }
     }
 
     private final Object routesFileLock = new Object();
-    private IOException routesWriteFailure;
 
     private Path routesFile() {
         return directory.resolve("routes");
