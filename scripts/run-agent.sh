@@ -25,6 +25,9 @@ keep=$(mktemp -d)
 rm -rf "$target" "run/$unpacked"
 tar xzf "$tarball" -C run
 mv "run/$unpacked" "$target"
+# The system containers' images ship next to the agent; it loads them when they are deployed.
+mkdir -p "$target/system-images"
+cp container-images/images/target/iofog-system-images-*.tar.gz "$target/system-images/"
 [ -d "$keep/iofog-data" ] && mv "$keep/iofog-data" "$target/"
 [ -f "$keep/deployment.json" ] && cp "$keep/deployment.json" "$target/etc/"
 rm -rf "$keep"

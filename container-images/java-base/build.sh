@@ -8,9 +8,10 @@
 set -euo pipefail
 tag=$1
 image="iofog/java-base:${tag}"
-# What the SDK and the system containers use: HTTP client and WebSocket (java.net.http),
+# What the SDK and the system containers use: HTTP client and WebSocket (java.net.http), the
+# HTTP server of the Debug Console and Stream Viewer (jdk.httpserver),
 # TLS with EC keys (jdk.crypto.ec), logging, and jdk.unsupported for Jackson's fast paths.
-modules="java.base,java.net.http,java.logging,java.management,jdk.crypto.ec,jdk.unsupported,jdk.zipfs"
+modules="java.base,java.net.http,java.logging,java.management,jdk.crypto.ec,jdk.httpserver,jdk.unsupported,jdk.zipfs"
 java_home=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
 inputs_hash=$(printf '%s %s %s' "$modules" "$("$java_home/bin/java" -version 2>&1 | tr '\n' ' ')" "$(sha256sum "$0" | cut -c1-16)" | sha256sum | cut -c1-16)
 

@@ -52,6 +52,12 @@ public final class IofogAgentCli {
                                           if the new version is not healthy
               rollback                    back to the agent version before the current one
               bundles                     every bundle: id, state, starts since the agent started, version
+              system-container <name> [options]
+                                          deploy a shipped system container from the deployment file:
+                                          debug-console, stream-viewer [--port P] [--from <publisher>]...
+                                          [--limit MiB] (prints its access token); core-networking
+                                          --config '<JSON>' [--from <publisher>]...; [--uuid <id>]
+              system-container remove <uuid>
 
             Config flags available in this version:
               -a  <url>                   controller URL, e.g. http://host:51121/api/v3/

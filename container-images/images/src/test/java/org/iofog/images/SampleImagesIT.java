@@ -62,6 +62,30 @@ class SampleImagesIT {
         }
     }
 
+    @Test
+    void theSystemContainersShareTheBaseLayerAndStaySmall() throws Exception {
+        String base = docker("image", "inspect", "-f", "{{index .RootFS.Layers 0}}", "iofog/java-base:" + TAG).trim();
+        for (String image : List.of("iofog/core-networking:", "iofog/debug-console:", "iofog/stream-viewer:")) {
+            assertThat(docker("image", "inspect", "-f", "{{index .RootFS.Layers 0}}", image + TAG).trim()).isEqualTo(base);
+            long bytes = Long.parseLong(docker("image", "inspect", "-f", "{{.Size}}", image + TAG).trim());
+            System.out.printf("%s%s: %.1f MB%n", image, TAG, bytes / 1e6);
+            assertThat(bytes).as(image + " under 80 MB").isLessThan(80_000_000L);
+        }
+    }
+
+    @Test
+    void theSystemArchiveHoldsTheThreeImages() throws Exception {
+        java.nio.file.Path archive = java.nio.file.Path.of(System.getProperty("system.archive"));
+        assertThat(archive).exists();
+        Process p = new ProcessBuilder("bash", "-c", "gzip -dc '" + archive + "' | tar -xO manifest.json").start();
+        String manifest = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isZero();
+        for (String image : List.of("iofog/core-networking:", "iofog/debug-console:", "iofog/stream-viewer:")) {
+            assertThat(manifest).contains("\"" + image + TAG + "\"");
+        }
+        System.out.printf("system image archive: %.1f MB%n", java.nio.file.Files.size(archive) / 1e6);
+    }
+
     static String docker(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("docker"));
         command.addAll(List.of(args));

@@ -175,7 +175,20 @@ public final class LocalApiClient implements AutoCloseable {
      * unconfirmed messages, beyond which the future fails at once).
      */
     public CompletableFuture<Receipt> publish(IoMessage message) {
-        byte[] frame = Frames.message(message.toBuilder().publisher(id).build());
+        return send(Frames.message(message.toBuilder().publisher(id).build()));
+    }
+
+    /**
+     * Sends a message on the message socket keeping its publisher, as a relay does (the
+     * Core Networking system container passing on another node's messages). The agent
+     * keeps a foreign publisher only for the microservices its operator marks as relays;
+     * for anyone else the publisher becomes the caller, as with {@link #publish(IoMessage)}.
+     */
+    public CompletableFuture<Receipt> relay(IoMessage message) {
+        return send(Frames.message(message.publisher().isEmpty() ? message.toBuilder().publisher(id).build() : message));
+    }
+
+    private CompletableFuture<Receipt> send(byte[] frame) {
         CompletableFuture<Receipt> receipt = new CompletableFuture<>();
         synchronized (unconfirmed) {
             if (closed) {

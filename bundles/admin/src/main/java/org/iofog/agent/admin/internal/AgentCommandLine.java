@@ -194,6 +194,8 @@ public final class AgentCommandLine {
                 return rollback(rest);
             case "bundles":
                 return bundles(rest);
+            case "system-container":
+                return systemContainer(rest);
             default:
                 return Result.failed("unknown command '" + command + "'; try: iofog-agent help");
         }
@@ -212,6 +214,12 @@ public final class AgentCommandLine {
         }
         out.append("(the upgrade service is not running)\n");
         return Result.ok(out.toString());
+    }
+
+    Result systemContainer(List<String> args) {
+        ControllerConnection c = controller;
+        boolean provisioned = c != null && c.connectionStatus().provisioned();
+        return new SystemContainers(configAdmin, inspector.version(), provisioned).run(args);
     }
 
     Result upgrade(List<String> args) {

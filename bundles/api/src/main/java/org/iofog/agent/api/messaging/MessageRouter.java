@@ -25,10 +25,22 @@ public interface MessageRouter {
     IoMessage publish(String publisher, IoMessage message) throws RouterException;
 
     /**
-     * Publishes a message whose publisher is kept as given: for a relay the operator
-     * marked (a microservice on another node reaches this one through it).
+     * Publishes a message whose publisher is kept as given, routed by its publisher's
+     * routes on this node. Prefer {@link #relay(String, IoMessage)}: a publisher that is
+     * also a microservice of this node would have its relayed messages sent back along its
+     * own routes (to the relay that carried them out: a loop).
      */
     IoMessage relay(IoMessage message) throws RouterException;
+
+    /**
+     * Publishes a message that the operator-marked relay {@code relay} brings in from
+     * another node (Core Networking in private mode): its publisher is kept, so receivers
+     * see the true source, and it goes where the relay's routes say, as the relay is where
+     * it enters this node. Type rules and ordering are those of {@link #publish}.
+     *
+     * @since 1.1
+     */
+    IoMessage relay(String relay, IoMessage message) throws RouterException;
 
     /**
      * Switches a receiver to push delivery: up to {@code window} messages are handed to

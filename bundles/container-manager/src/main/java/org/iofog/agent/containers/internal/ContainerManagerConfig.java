@@ -65,6 +65,11 @@ public @interface ContainerManagerConfig {
             + " the containers of its microservices are stopped too; false: they keep running and are adopted at the next start")
     boolean stopContainersOnShutdown() default false;
 
+    @AttributeDefinition(description = "Where image archives shipped with the agent are (docker save output, .tar or"
+            + " .tar.gz: the system containers); a from_cache image the engine lacks is loaded from them."
+            + " Empty: <karaf.home>/system-images")
+    String systemImagesDirectory() default "";
+
     @AttributeDefinition(description = "Image pulls run at the same time")
     int pullThreads() default 2;
 

@@ -17,7 +17,6 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Image;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.LogConfig;
-import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.PullResponseItem;
 import com.github.dockerjava.api.model.RestartPolicy;
@@ -117,7 +116,9 @@ final class DockerEngine implements Closeable {
         for (var p : plan.ports()) {
             ExposedPort port = new ExposedPort(p.portInternal(), p.isUdp() ? InternetProtocol.UDP : InternetProtocol.TCP);
             exposed.add(port);
-            bindings.bind(port, PortBinding.parse(String.valueOf(p.portExternal())).getBinding());
+            // The host port itself (PortBinding.parse of a bare number reads it as the container's
+            // port and leaves the host port to Docker's choice); 0: Docker picks one.
+            bindings.bind(port, p.portExternal() > 0 ? Ports.Binding.bindPort(p.portExternal()) : Ports.Binding.empty());
         }
         List<Bind> binds = new ArrayList<>();
         for (var v : plan.volumes()) {
@@ -238,6 +239,13 @@ final class DockerEngine implements Closeable {
             return "";
         }
         return out.toString().strip();
+    }
+
+    /** {@code docker load}: the images (and their names) of a {@code docker save} archive, plain or compressed. */
+    void loadImages(java.io.InputStream archive) throws InterruptedException {
+        // The asynchronous form reads Docker's answer to its end: the images are in when it returns.
+        client().loadImageAsyncCmd(archive).exec(new com.github.dockerjava.api.command.LoadImageCallback())
+                .awaitCompletion(10, java.util.concurrent.TimeUnit.MINUTES);
     }
 
     Optional<InspectImageResponse> inspectImage(String reference) {

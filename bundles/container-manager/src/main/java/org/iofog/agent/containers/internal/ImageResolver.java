@@ -34,9 +34,11 @@ final class ImageResolver {
     private final DockerEngine engine;
     private final List<String> allowedRegistries;
     private final Duration pullTimeout;
+    private final SystemImageArchives archives;
 
-    ImageResolver(DockerEngine engine, List<String> allowedRegistries, Duration pullTimeout) {
+    ImageResolver(DockerEngine engine, List<String> allowedRegistries, Duration pullTimeout, SystemImageArchives archives) {
         this.engine = engine;
+        this.archives = archives;
         this.allowedRegistries = allowedRegistries.stream().map(r -> r.trim().toLowerCase(Locale.ROOT))
                 .filter(r -> !r.isEmpty()).toList();
         this.pullTimeout = pullTimeout;
@@ -144,8 +146,13 @@ final class ImageResolver {
             }
             throw ImageProblem.unavailable("image " + pinned + " is not in the local cache (registry from_cache never pulls)", null);
         }
-        InspectImageResponse image = engine.inspectImage(m.imageId()).orElseThrow(() -> ImageProblem.unavailable(
-                "image " + m.imageId() + " is not in the local cache (registry from_cache never pulls)", null));
+        Optional<InspectImageResponse> local = engine.inspectImage(m.imageId());
+        if (local.isEmpty() && archives.loadNew()) {
+            local = engine.inspectImage(m.imageId()); // one of the shipped system images
+        }
+        InspectImageResponse image = local.orElseThrow(() -> ImageProblem.unavailable("image " + m.imageId()
+                + " is not in the local cache (registry from_cache never pulls) nor in an archive of "
+                + archives.directory(), null));
         return new PinnedImage(m.imageId(), m.registryId(), image.getId(), image.getId(), "");
     }
 

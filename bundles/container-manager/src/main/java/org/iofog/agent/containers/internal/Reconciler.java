@@ -143,6 +143,9 @@ final class Reconciler implements AutoCloseable {
         requestReconcile();
     }
 
+    /** The shipped image archives; kept across reconfigurations so each is loaded once. */
+    private SystemImageArchives archives;
+
     private void apply(ContainerManagerConfig c) {
         this.config = c;
         String zone = c.timeZone().isBlank() ? java.time.ZoneId.systemDefault().getId() : c.timeZone().trim();
@@ -150,7 +153,13 @@ final class Reconciler implements AutoCloseable {
         long memory = c.defaultMemoryMegabytes() > 0 ? c.defaultMemoryMegabytes() : 1024;
         this.settings = new ContainerPlan.Settings(agentId, zone, listSetting(c.privilegedMicroservices()),
                 c.logFiles(), new ResourceLimits(cpu, memory));
-        this.resolver = new ImageResolver(engine, listSetting(c.allowedRegistries()), Duration.ofMinutes(30));
+        java.nio.file.Path archiveDirectory = c.systemImagesDirectory().isBlank()
+                ? java.nio.file.Path.of(System.getProperty("karaf.home", "."), "system-images")
+                : java.nio.file.Path.of(c.systemImagesDirectory().trim());
+        if (archives == null || !archives.directory().equals(archiveDirectory)) {
+            archives = new SystemImageArchives(engine, archiveDirectory);
+        }
+        this.resolver = new ImageResolver(engine, listSetting(c.allowedRegistries()), Duration.ofMinutes(30), archives);
         this.memoryBudgetMegabytes = MemoryBudget.budget(c.microservicesMemoryMegabytes(), machineMemoryMegabytes(),
                 c.reservedMemoryMegabytes());
     }

@@ -88,6 +88,8 @@ class ContainerManagerIT {
         Path data = Files.createTempDirectory("iofog-bind");
         Files.writeString(data.resolve("hello.txt"), "hi");
         String volume = "iofog-test-" + uuid;
+        int tcpPort = DockerFixture.freePort();
+        int udpPort = DockerFixture.freePort();
         h.desire(List.of(microservice("""
                 {"uuid":"%s","imageId":"%s","registryId":2,"logSize":4,
                  "env":[{"key":"KEY1","value":"value1"},{"key":"MODE","value":"test"}],
@@ -98,7 +100,7 @@ class ContainerManagerIT {
                  "extraHosts":["db:10.1.2.3"],
                  "cmd":["sh","-c","echo started; sleep 3600"],
                  "limits":{"cpuCores":0.5,"memoryMegabytes":64}}
-                """.formatted(uuid, IMAGE, DockerFixture.freePort(), DockerFixture.freePort(), data, volume))));
+                """.formatted(uuid, IMAGE, tcpPort, udpPort, data, volume))));
         MicroserviceStatus s = h.await(uuid, MicroserviceState.RUNNING);
         String id = s.containerId();
         assertThat(h.containers(uuid)).containsExactly(id);
@@ -108,6 +110,9 @@ class ContainerManagerIT {
         assertThat(inspect(id, "{{json .Config.Cmd}}")).isEqualTo("[\"sh\",\"-c\",\"echo started; sleep 3600\"]");
         assertThat(inspect(id, "{{json .HostConfig.ExtraHosts}}")).contains("iofog:host-gateway", "db:10.1.2.3");
         assertThat(inspect(id, "{{json .HostConfig.PortBindings}}")).contains("8080/tcp", "9000/udp");
+        // The host ports asked for, not ports Docker picks.
+        assertThat(inspect(id, "{{(index (index .HostConfig.PortBindings \"8080/tcp\") 0).HostPort}} "
+                + "{{(index (index .HostConfig.PortBindings \"9000/udp\") 0).HostPort}}")).isEqualTo(tcpPort + " " + udpPort);
         assertThat(inspect(id, "{{json .HostConfig.Binds}}")).contains(data + ":/ro:ro", volume + ":/vol:rw");
         assertThat(inspect(id, "{{json .HostConfig.LogConfig}}")).contains("\"max-size\":\"2m\"", "\"max-file\":\"2\"");
         assertThat(inspect(id, "{{.HostConfig.CpuQuota}} {{.HostConfig.CpuPeriod}} {{.HostConfig.Memory}}"))

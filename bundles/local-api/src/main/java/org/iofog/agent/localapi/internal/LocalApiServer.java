@@ -185,7 +185,7 @@ public final class LocalApiServer implements SubsystemHealth {
         @Override
         public IoMessage publish(MessageRouter r, String caller, IoMessage message) throws RouterException {
             if (!message.publisher().isEmpty() && !message.publisher().equals(caller) && relays.contains(caller)) {
-                return r.relay(message);
+                return r.relay(caller, message);
             }
             return r.publish(caller, message);
         }

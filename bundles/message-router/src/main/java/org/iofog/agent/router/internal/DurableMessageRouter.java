@@ -209,6 +209,11 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
     }
 
     @Override
+    public IoMessage relay(String relay, IoMessage message) throws RouterException {
+        return store.relay(relay, message);
+    }
+
+    @Override
     public Subscription subscribe(String receiver, int window, MessageSink sink) {
         return store.subscribe(receiver, window, sink);
     }

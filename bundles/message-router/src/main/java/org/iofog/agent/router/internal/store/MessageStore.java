@@ -221,12 +221,17 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     @Override
     public IoMessage publish(String publisher, IoMessage message) throws RouterException {
-        return accept(publisher, message);
+        return accept(publisher, publisher, message);
     }
 
     @Override
     public IoMessage relay(IoMessage message) throws RouterException {
-        return accept(message.publisher(), message);
+        return accept(message.publisher(), message.publisher(), message);
+    }
+
+    @Override
+    public IoMessage relay(String relay, IoMessage message) throws RouterException {
+        return accept(message.publisher().isEmpty() ? relay : message.publisher(), relay, message);
     }
 
     /**
@@ -247,7 +252,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
 
-    private IoMessage accept(String publisher, IoMessage message) throws RouterException {
+    /** @param routedAs whose routes the message follows: the publisher's, or the relay's that brought it in */
+    private IoMessage accept(String publisher, String routedAs, IoMessage message) throws RouterException {
         IoMessage stamped;
         long ticket = 0;
         synchronized (publishLock) {
@@ -265,18 +271,18 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             try {
                 Routing r = routing;
                 List<String> receivers = new ArrayList<>(4);
-                if (r.receiversOf(publisher).isEmpty()) {
+                if (r.receiversOf(routedAs).isEmpty()) {
                     // Kept in the archive, delivered to nobody: the publisher has no route (yet).
                     count(dropped, "noRoute");
                 }
-                for (String receiver : r.receiversOf(publisher)) {
+                for (String receiver : r.receiversOf(routedAs)) {
                     if (r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
                         receivers.add(receiver);
                     } else {
                         count(dropped, "type");
                     }
                 }
-                byte[] record = record(receivers, encoded);
+                byte[] record = record(receivers, encoded, routedAs.equals(publisher) ? null : routedAs);
                 long position;
                 synchronized (log) {
                     position = log.reserve(record.length);
@@ -329,7 +335,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
                         // Only a connected receiver is fed from memory; a backlog is read from the log,
                         // so memory stays flat however large the backlog grows.
                         if (q.sink != null) {
-                            q.recent.addLast(new ReceiverQueue.Recent(q.end - 1, stamped, System.nanoTime()));
+                            q.recent.addLast(new ReceiverQueue.Recent(q.end - 1, stamped, routedAs, System.nanoTime()));
                             if (q.recent.size() > RECENT) {
                                 q.recent.pollFirst();
                             }
@@ -381,7 +387,24 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
      * A log record: the receivers the message was queued for, then the encoded message:
      * {@code [uint16 count]([uint16 length][utf-8 receiver])* [ioMessage]}.
      */
+    /**
+     * Marks, among a record's receiver names, the relay a relayed message came in through
+     * (whose routes it follows). A name no receiver can have: an older router reading it
+     * sees one more receiver that never subscribes.
+     */
+    private static final String VIA = "\u0000via:";
+
     static byte[] record(List<String> receivers, byte[] message) {
+        return record(receivers, message, null);
+    }
+
+    /** @param via the relay a relayed message follows the routes of; null: its publisher's */
+    static byte[] record(List<String> receivers, byte[] message, String via) {
+        if (via != null) {
+            List<String> withVia = new ArrayList<>(receivers);
+            withVia.add(VIA + via);
+            receivers = withVia;
+        }
         byte[][] names = new byte[receivers.size()][];
         int size = 2 + message.length;
         for (int i = 0; i < names.length; i++) {
@@ -404,10 +427,34 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         List<String> receivers = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             int length = b.getShort() & 0xFFFF;
-            receivers.add(new String(record, b.position(), length, StandardCharsets.UTF_8));
+            String name = new String(record, b.position(), length, StandardCharsets.UTF_8);
+            if (!name.startsWith(VIA)) {
+                receivers.add(name);
+            }
             b.position(b.position() + length);
         }
         return receivers;
+    }
+
+    /** The relay a record's message came in through, or null. */
+    static String viaOf(byte[] record) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(record);
+        int count = b.getShort() & 0xFFFF;
+        for (int i = 0; i < count; i++) {
+            int length = b.getShort() & 0xFFFF;
+            if (length > VIA.length() && record[b.position()] == 0) {
+                String name = new String(record, b.position(), length, StandardCharsets.UTF_8);
+                if (name.startsWith(VIA)) {
+                    return name.substring(VIA.length());
+                }
+            }
+            b.position(b.position() + length);
+        }
+        return null;
+    }
+
+    /** A message read back, with whose routes it follows (its publisher's, or a relay's). */
+    record Stored(IoMessage message, String routedAs) {
     }
 
     static IoMessage messageOf(byte[] record) throws InvalidIoMessageException {
@@ -523,13 +570,14 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             while (q.sink != null && q.inFlight.size() < q.window && q.sent < q.end) {
                 long index = q.sent++;
                 ReceiverQueue.Recent recent = recentAt(q, index);
-                IoMessage m = recent != null ? recent.message() : read(q, index);
+                Stored stored = recent != null ? new Stored(recent.message(), recent.routedAs()) : read(q, index);
+                IoMessage m = stored == null ? null : stored.message();
                 if (m == null) {
                     count(dropped, "disk");
                     q.done(index);
                     continue;
                 }
-                if (!routing.routed(m.publisher(), q.receiver)) {
+                if (!routing.routed(stored.routedAs(), q.receiver)) {
                     count(dropped, "unrouted");
                     q.done(index);
                     continue;
@@ -555,7 +603,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         return first != null && first.index() == index ? first : null;
     }
 
-    private IoMessage read(ReceiverQueue q, long index) throws IOException {
+    private Stored read(ReceiverQueue q, long index) throws IOException {
         long position = q.positionAt(index);
         if (position == 0) {
             return null;
@@ -571,7 +619,9 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             return null;
         }
         try {
-            return messageOf(bytes);
+            IoMessage m = messageOf(bytes);
+            String via = viaOf(bytes);
+            return new Stored(m, via != null ? via : m.publisher());
         } catch (InvalidIoMessageException | RuntimeException e) {
             throw new IOException("corrupt record at " + Long.toHexString(position) + ": " + e.getMessage(), e);
         }
@@ -595,13 +645,13 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             long skippedUnrouted = 0;
             try {
                 for (; index < q.end && messages.size() < max; index++) {
-                    IoMessage m = read(q, index);
+                    Stored m = read(q, index);
                     if (m == null) {
                         skippedDisk++;
-                    } else if (!routing.routed(m.publisher(), receiver)) {
+                    } else if (!routing.routed(m.routedAs(), receiver)) {
                         skippedUnrouted++;
                     } else {
-                        messages.add(m);
+                        messages.add(m.message());
                     }
                 }
             } catch (IOException e) {

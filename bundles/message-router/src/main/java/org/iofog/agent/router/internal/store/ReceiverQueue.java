@@ -51,7 +51,8 @@ final class ReceiverQueue implements AutoCloseable {
     /** Entries finished out of order (skipped while earlier ones were in flight). */
     final TreeSet<Long> doneAhead = new TreeSet<>();
     /** A message published to this queue, kept in memory while the receiver is connected. */
-    record Recent(long index, org.iofog.sdk.message.IoMessage message, long publishedNanos) {
+    /** @param routedAs whose routes the message follows: its publisher's, or the relay's it came in through */
+    record Recent(long index, org.iofog.sdk.message.IoMessage message, String routedAs, long publishedNanos) {
     }
 
     /** The most recent messages, so a receiver that keeps up is fed without reading the log. */

@@ -1,0 +1,382 @@
+package org.iofog.system.corenetworking;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.iofog.sdk.message.InvalidIoMessageException;
+import org.iofog.sdk.message.IoMessage;
+import org.iofog.sdk.message.IoMessageCodec;
+import org.iofog.system.support.SystemContainer;
+
+/**
+ * Private mode: the agent's messages routed to Core Networking go out on the ComSat, and
+ * what the other side sends comes back in and is published on this agent, keeping its
+ * original publisher (Core Networking must be a marked relay of the Local API).
+ * <p>
+ * Outbound: one socket at a time carries messages (the first authorized one; the others
+ * stand by), so order holds. Messages wait in a buffer bounded by {@code sendbuffercount}
+ * and {@code sendbufferbytes}, which drops its oldest when full; up to {@code window} of
+ * them are on the wire unacknowledged (one, until the other side has shown it is there).
+ * Each ACK confirms the oldest one sent (ACKs are in order). When no ACK comes for {@code acktimeout}, or the socket dies, the socket is
+ * closed and everything unacknowledged goes again, in order, on the next socket.
+ * <p>
+ * Inbound: a message is acknowledged once this agent confirmed it (its receipt), in the
+ * order received, so an ACK means "safe here". A message seen before (a resend after a
+ * lost ACK) is acknowledged and not published twice; an oversized one is skipped and
+ * acknowledged; an undecodable one is acknowledged and dropped, counted.
+ */
+final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
+
+    private static final byte[] ACK = "ACK".getBytes(StandardCharsets.US_ASCII);
+    private static final int REMEMBERED_IDS = 100_000;
+
+    private record Outgoing(byte[] frame, long sentNanos) {
+        Outgoing sent() {
+            return new Outgoing(frame, System.nanoTime());
+        }
+    }
+
+    private final CoreNetworkingConfig config;
+    /** Publishes on this agent keeping the publisher; completes once the agent has it. */
+    private final Function<IoMessage, CompletableFuture<?>> agent;
+    private final Object lock = new Object();
+    private final Deque<Outgoing> waiting = new ArrayDeque<>();
+    private final Deque<Outgoing> inFlight = new ArrayDeque<>();
+    private final Set<ComSatSocket> ready = new LinkedHashSet<>();
+    private ComSatSocket active;
+    /**
+     * Whether the other side is known to be on the active socket: the ComSat pairs sockets
+     * when both sides are there and drops what comes in before, so until a first ACK (or a
+     * message of the other side) arrives only one message is on the wire. Otherwise ACKs,
+     * which only count, would confirm messages the ComSat dropped.
+     */
+    private boolean peerConfirmed;
+    private long bufferedBytes;
+    /** Unacknowledged messages on the active socket dropped from a full buffer: their ACKs still come. */
+    private int droppedInFlight;
+    private long lastProgressNanos = System.nanoTime();
+    private final Map<String, Boolean> seen = new LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED_IDS;
+        }
+    };
+    private final Thread sender;
+    private volatile boolean running = true;
+
+    final AtomicLong sent = new AtomicLong();
+    final AtomicLong acknowledged = new AtomicLong();
+    final AtomicLong resent = new AtomicLong();
+    final AtomicLong droppedFull = new AtomicLong();
+    final AtomicLong refusedOversized = new AtomicLong();
+    final AtomicLong received = new AtomicLong();
+    final AtomicLong duplicates = new AtomicLong();
+    final AtomicLong skippedOversized = new AtomicLong();
+    final AtomicLong undecodable = new AtomicLong();
+
+    PrivateRelay(CoreNetworkingConfig config, Function<IoMessage, CompletableFuture<?>> agent) {
+        this.config = config;
+        this.agent = agent;
+        this.sender = new Thread(this::sendLoop, "comsat-sender");
+        this.sender.setDaemon(true);
+        this.sender.start();
+    }
+
+    // ---- outbound ----
+
+    /** A message the agent routed to us (on the SDK's socket thread). */
+    void send(IoMessage message) {
+        byte[] encoded = IoMessageCodec.encode(message);
+        if (encoded.length > config.maxMessageBytes()) {
+            refusedOversized.incrementAndGet();
+            SystemContainer.log("core networking: a message of " + encoded.length + " bytes from " + message.publisher()
+                    + " is over maxmessagebytes " + config.maxMessageBytes() + "; not sent");
+            return;
+        }
+        Outgoing o = new Outgoing(FrameParser.frame(encoded), 0);
+        synchronized (lock) {
+            while (!(waiting.isEmpty() && inFlight.isEmpty())
+                    && (waiting.size() + inFlight.size() >= config.sendBufferCount()
+                    || bufferedBytes + o.frame().length > config.sendBufferBytes())) {
+                dropOldest();
+            }
+            waiting.addLast(o);
+            bufferedBytes += o.frame().length;
+            lock.notifyAll();
+        }
+    }
+
+    private void dropOldest() {
+        Outgoing dropped;
+        if (!inFlight.isEmpty()) {
+            dropped = inFlight.pollFirst();
+            droppedInFlight++;
+        } else {
+            dropped = waiting.pollFirst();
+        }
+        bufferedBytes -= dropped.frame().length;
+        if (droppedFull.incrementAndGet() % 1000 == 1) {
+            SystemContainer.log("core networking: the send buffer is full (" + config.sendBufferCount() + " messages / "
+                    + config.sendBufferBytes() + " bytes); dropping the oldest (" + droppedFull.get() + " so far)");
+        }
+    }
+
+    private void sendLoop() {
+        while (running) {
+            ComSatSocket socket;
+            Outgoing next;
+            boolean more;
+            synchronized (lock) {
+                if (active != null && !inFlight.isEmpty()
+                        && System.nanoTime() - Math.max(lastProgressNanos, inFlight.peekFirst().sentNanos())
+                        > config.ackTimeoutMillis() * 1_000_000) {
+                    SystemContainer.log("core networking: no ACK for " + config.ackTimeoutMillis() + " ms on " + active
+                            + "; closing it to send again");
+                    active.close();
+                    lostLocked(active);
+                }
+                if (active == null || waiting.isEmpty() || inFlight.size() >= (peerConfirmed ? config.window() : 1)) {
+                    try {
+                        lock.wait(Math.max(10, config.ackTimeoutMillis() / 4));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    continue;
+                }
+                socket = active;
+                next = waiting.pollFirst().sent();
+                if (inFlight.isEmpty()) {
+                    lastProgressNanos = next.sentNanos();
+                }
+                inFlight.addLast(next);
+                more = !waiting.isEmpty() && inFlight.size() < (peerConfirmed ? config.window() : 1);
+            }
+            try {
+                socket.write(next.frame(), !more); // flushed when nothing else is ready to go
+                sent.incrementAndGet();
+            } catch (IOException e) {
+                socket.close(); // its reader ends and closed() puts the message back
+            }
+        }
+    }
+
+    /** Unacknowledged messages go back to the front, in order, for the next socket. */
+    private void lostLocked(ComSatSocket socket) {
+        ready.remove(socket);
+        if (socket != active) {
+            return;
+        }
+        resent.addAndGet(inFlight.size());
+        while (!inFlight.isEmpty()) {
+            Outgoing o = inFlight.pollLast();
+            waiting.addFirst(new Outgoing(o.frame(), 0));
+        }
+        droppedInFlight = 0;
+        active = ready.isEmpty() ? null : ready.iterator().next();
+        peerConfirmed = false;
+        lastProgressNanos = System.nanoTime();
+        lock.notifyAll();
+    }
+
+    // ---- each socket ----
+
+    @Override
+    public void run(ComSatSocket socket) throws IOException {
+        // ACKs for what we received, sent in order, each once its message is safe here.
+        CompletableFuture<?>[] ackChain = {CompletableFuture.completedFuture(null)};
+        AckWriter acks = new AckWriter(socket);
+        FrameParser parser = new FrameParser(config.maxMessageBytes(), new FrameParser.Listener() {
+            @Override
+            public void authorized() {
+                socket.authorized();
+                synchronized (lock) {
+                    ready.add(socket);
+                    if (active == null) {
+                        active = socket;
+                        peerConfirmed = false;
+                        lastProgressNanos = System.nanoTime();
+                        lock.notifyAll();
+                    }
+                }
+            }
+
+            @Override
+            public void beat() {
+                socket.active();
+            }
+
+            @Override
+            public void ack() {
+                socket.active();
+                synchronized (lock) {
+                    if (socket != active) {
+                        return;
+                    }
+                    peerConfirmed = true;
+                    if (droppedInFlight > 0) {
+                        droppedInFlight--;
+                    } else if (!inFlight.isEmpty()) {
+                        bufferedBytes -= inFlight.pollFirst().frame().length;
+                        acknowledged.incrementAndGet();
+                    }
+                    lastProgressNanos = System.nanoTime();
+                    lock.notifyAll();
+                }
+            }
+
+            @Override
+            public void message(byte[] payload) {
+                socket.active();
+                received.incrementAndGet();
+                synchronized (lock) {
+                    if (socket == active && !peerConfirmed) {
+                        peerConfirmed = true; // the other side is there: open the window
+                        lock.notifyAll();
+                    }
+                }
+                IoMessage message;
+                try {
+                    message = IoMessageCodec.decode(payload);
+                } catch (InvalidIoMessageException e) {
+                    undecodable.incrementAndGet();
+                    SystemContainer.log("core networking: an undecodable message from the ComSat dropped: " + e.getMessage());
+                    acks.expect();
+                    ackChain[0] = ackChain[0].thenRun(acks::send);
+                    return;
+                }
+                String id = message.id();
+                boolean duplicate;
+                synchronized (seen) {
+                    duplicate = !id.isEmpty() && seen.put(id, Boolean.TRUE) != null;
+                }
+                if (duplicate) {
+                    duplicates.incrementAndGet();
+                    acks.expect();
+                    ackChain[0] = ackChain[0].thenRun(acks::send);
+                    return;
+                }
+                acks.expect();
+                CompletableFuture<?> receipt = agent.apply(message);
+                ackChain[0] = ackChain[0].thenCombine(receipt, (a, b) -> null).whenComplete((v, failure) -> {
+                    if (failure == null) {
+                        acks.send();
+                    } else {
+                        // Not safe here: no ACK, so the other side sends it (and all after it) again.
+                        synchronized (seen) {
+                            seen.remove(id);
+                        }
+                        SystemContainer.log("core networking: the agent did not take a relayed message ("
+                                + failure.getMessage() + "); closing " + socket);
+                        socket.close();
+                    }
+                });
+            }
+
+            @Override
+            public void oversized(long length) {
+                socket.active();
+                skippedOversized.incrementAndGet();
+                SystemContainer.log("core networking: a message of " + length + " bytes from the ComSat is over "
+                        + "maxmessagebytes " + config.maxMessageBytes() + "; skipped and acknowledged");
+                acks.expect();
+                ackChain[0] = ackChain[0].thenRun(acks::send);
+            }
+        });
+        InputStream in = socket.input();
+        byte[] buffer = new byte[64 * 1024];
+        int n;
+        while ((n = in.read(buffer)) >= 0) {
+            try {
+                parser.feed(buffer, 0, n);
+            } catch (FrameParser.ProtocolException e) {
+                throw new IOException("protocol error: " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * ACKs of one socket, written as their messages become safe. They are flushed when no
+     * other ACK is due (or every {@value #ACK_BATCH}), so a stream of messages is answered
+     * with a few writes, not one per message.
+     */
+    private static final class AckWriter {
+        private static final int ACK_BATCH = 64;
+        private final ComSatSocket socket;
+        private final java.util.concurrent.atomic.AtomicInteger due = new java.util.concurrent.atomic.AtomicInteger();
+        private int unflushed; // guarded by the ack chain: one send at a time, in order
+
+        AckWriter(ComSatSocket socket) {
+            this.socket = socket;
+        }
+
+        void expect() {
+            due.incrementAndGet();
+        }
+
+        void send() {
+            boolean last = due.decrementAndGet() == 0;
+            try {
+                socket.write(ACK, last || ++unflushed >= ACK_BATCH);
+                if (last || unflushed >= ACK_BATCH) {
+                    unflushed = 0;
+                }
+            } catch (IOException e) {
+                socket.close();
+            }
+        }
+    }
+
+    @Override
+    public void closed(ComSatSocket socket) {
+        synchronized (lock) {
+            lostLocked(socket);
+        }
+    }
+
+    /** Hands everything not yet acknowledged, in order, to the relay of a new configuration. */
+    void handOver(PrivateRelay next) {
+        Deque<Outgoing> all = new ArrayDeque<>();
+        synchronized (lock) {
+            all.addAll(inFlight);
+            all.addAll(waiting);
+            inFlight.clear();
+            waiting.clear();
+            bufferedBytes = 0;
+        }
+        synchronized (next.lock) {
+            for (Outgoing o : all) {
+                next.waiting.addLast(new Outgoing(o.frame(), 0));
+                next.bufferedBytes += o.frame().length;
+            }
+            next.lock.notifyAll();
+        }
+    }
+
+    int buffered() {
+        synchronized (lock) {
+            return waiting.size() + inFlight.size();
+        }
+    }
+
+    String figures() {
+        return "sent " + sent + ", acknowledged " + acknowledged + ", resent " + resent + ", buffered " + buffered()
+                + ", dropped (buffer full) " + droppedFull + ", refused (oversized) " + refusedOversized
+                + "; received " + received + ", duplicates " + duplicates + ", skipped (oversized) " + skippedOversized
+                + ", undecodable " + undecodable;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        sender.interrupt();
+    }
+}

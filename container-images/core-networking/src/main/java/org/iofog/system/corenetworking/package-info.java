@@ -1,0 +1,2 @@
+/** The Core Networking system container: the ComSat client, public and private mode. */
+package org.iofog.system.corenetworking;

@@ -1,0 +1,269 @@
+package org.iofog.system.corenetworking;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.iofog.sdk.message.IoMessage;
+import org.iofog.system.comsat.TestCertificates;
+import org.iofog.system.comsat.TestComSat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Core Networking's ComSat side against the test ComSat over TLS on loopback, in one JVM:
+ * the agents are stand-ins (a list for what is published); the real agent and containers
+ * are in the itests.
+ */
+class CoreNetworkingOverComSatTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static TestCertificates certs;
+    private static TestCertificates otherCerts;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        certs = TestCertificates.generate(dir, "comsat-test", "ip:127.0.0.1,dns:localhost");
+        otherCerts = TestCertificates.generate(dir, "impostor", "ip:127.0.0.1,dns:localhost");
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        Collections.reverse(closing);
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+    }
+
+    private TestComSat comsat() {
+        TestComSat c = new TestComSat(InetAddress.getLoopbackAddress(), certs.serverContext);
+        closing.add(c);
+        return c;
+    }
+
+    private CoreNetworkingConfig config(String mode, int port, String passcode, int count, String cert, String extra)
+            throws Exception {
+        return CoreNetworkingConfig.parse(JSON.readTree("{\"mode\":\"" + mode + "\",\"host\":\"127.0.0.1\",\"port\":" + port
+                + ",\"connectioncount\":" + count + ",\"passcode\":\"" + passcode + "\",\"localhost\":\"127.0.0.1\","
+                + "\"acktimeout\":1000,\"cert\":\"" + cert + "\"" + extra
+                + (extra.contains("heartbeat") ? "" : ",\"heartbeatfrequency\":200,\"heartbeatabsencethreshold\":1000") + "}"));
+    }
+
+    private ComSatPool pool(CoreNetworkingConfig c, ComSatPool.Session session) throws Exception {
+        ComSatPool p = new ComSatPool(c, new ComSatConnector(c, dir.resolve("none.crt")), session);
+        closing.add(p);
+        p.start();
+        return p;
+    }
+
+    private static IoMessage message(String publisher, int n) {
+        return IoMessage.builder().id("id-" + publisher + "-" + n).publisher(publisher).infoType("text").infoFormat("utf-8")
+                .contentData(("#" + n + " " + "x".repeat(90)).getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    @Test
+    void privateModeRelaysEverythingInOrderWhileTheComSatDropsConnections() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "passcode-a", 0, "passcode-b");
+        List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
+        List<IoMessage> atA = Collections.synchronizedList(new ArrayList<>());
+        CoreNetworkingConfig ca = config("private", ports[0], "passcode-a", 1, certs.base64Der(), "");
+        CoreNetworkingConfig cb = config("private", ports[1], "passcode-b", 1, certs.base64Der(), ",\"maxmessagebytes\":1000");
+        PrivateRelay a = new PrivateRelay(ca, m -> { atA.add(m); return CompletableFuture.completedFuture(null); });
+        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
+        closing.add(a);
+        closing.add(b);
+        pool(ca, a);
+        pool(cb, b);
+        await("both sides paired", () -> comsat.privatePairs.get() == 1);
+
+        int total = 5_000;
+        for (int i = 0; i < total; i++) {
+            a.send(message("sensor", i));
+            if (i == 1_000 || i == 3_000) {
+                comsat.dropAll();
+            }
+            if (i == 2_000) {
+                // Oversized for B: skipped there, acknowledged, the stream goes on.
+                a.send(IoMessage.builder().id("big").publisher("sensor").contentData(new byte[5_000]).build());
+            }
+        }
+        b.send(message("other-side", 0));
+        await("all " + total + " at B", () -> atB.size() >= total);
+        await("B's message at A", () -> atA.size() == 1);
+        List<Integer> order = new ArrayList<>();
+        synchronized (atB) {
+            atB.forEach(m -> order.add(Integer.parseInt(new String(m.contentData(), StandardCharsets.UTF_8).split(" ")[0].substring(1))));
+        }
+        List<Integer> expected = new ArrayList<>();
+        for (int i = 0; i < total; i++) {
+            expected.add(i);
+        }
+        assertThat(order).as("none lost, none twice, in order").isEqualTo(expected);
+        assertThat(atB.get(0).publisher()).isEqualTo("sensor");
+        assertThat(atA.get(0).publisher()).isEqualTo("other-side");
+        assertThat(b.skippedOversized.get()).isEqualTo(1);
+        await("every message acknowledged to A", () -> a.buffered() == 0);
+        System.out.println("private mode through the test ComSat: A " + a.figures() + " | B " + b.figures());
+    }
+
+    @Test
+    void messagesSentBeforeTheOtherSideIsThereAreNotLost() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "a", 0, "b");
+        List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
+        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
+        PrivateRelay a = new PrivateRelay(ca, m -> CompletableFuture.completedFuture(null));
+        closing.add(a);
+        pool(ca, a);
+        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        for (int i = 0; i < 200; i++) {
+            a.send(message("early", i)); // the ComSat drops what A sends while B is not there
+        }
+        Thread.sleep(1_500);
+        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
+        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
+        closing.add(b);
+        pool(cb, b);
+        await("all 200 at B", () -> atB.size() >= 200);
+        List<String> ids = new ArrayList<>();
+        atB.forEach(m -> ids.add(m.id()));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            expected.add("id-early-" + i);
+        }
+        assertThat(ids).isEqualTo(expected);
+    }
+
+    @Test
+    void aComSatWithAnotherCertificateIsNeverTrusted() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "p", 0, "q");
+        CoreNetworkingConfig c = config("private", ports[0], "p", 2, otherCerts.base64Der(), "");
+        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
+        closing.add(relay);
+        ComSatPool pool = pool(c, relay);
+        await("a failed attempt", () -> pool.failures() >= 1);
+        Thread.sleep(500);
+        assertThat(comsat.authorized.get()).isZero();
+        assertThat(pool.size()).isZero();
+        // The right certificate in a PEM file works (the config has no cert).
+        Path pem = dir.resolve("comsat.pem");
+        Files.writeString(pem, certs.pem());
+        CoreNetworkingConfig fromFile = config("private", ports[0], "p", 2, "", "");
+        ComSatPool good = new ComSatPool(fromFile, new ComSatConnector(fromFile, pem), relay);
+        closing.add(good);
+        good.start();
+        await("two authorized sockets", () -> comsat.authorized.get() == 2 && good.size() == 2);
+    }
+
+    @Test
+    void aWrongPasscodeBacksOffInsteadOfSpinning() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "right", 0, "other");
+        CoreNetworkingConfig c = config("private", ports[0], "wrong", 3, certs.base64Der(), "");
+        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
+        closing.add(relay);
+        pool(c, relay);
+        Thread.sleep(3_500);
+        // 1 s, then 2 s between rounds: a handful of attempts, not thousands.
+        assertThat(comsat.refused.get()).isBetween(1, 12);
+    }
+
+    @Test
+    void publicModePipesAnOutsideClientToTheLocalServiceAndRefillsThePool() throws Exception {
+        try (ServerSocket local = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread echo = new Thread(() -> {
+                while (!local.isClosed()) {
+                    try {
+                        Socket s = local.accept();
+                        new Thread(() -> {
+                            try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
+                                byte[] b = new byte[1024];
+                                int n;
+                                while ((n = in.read(b)) >= 0) {
+                                    out.write(("echo:" + new String(b, 0, n, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+                                    out.flush();
+                                }
+                            } catch (Exception ignored) {
+                                // closed
+                            }
+                        }).start();
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            echo.setDaemon(true);
+            echo.start();
+            TestComSat comsat = comsat();
+            int[] ports = comsat.publicMode(0, 0, "pub");
+            CoreNetworkingConfig c = config("public", ports[0], "pub", 3, certs.base64Der(), ",\"localport\":" + local.getLocalPort()
+                    // Slow heartbeats: a BEAT written between pairing and the client's first byte would reach the client.
+                    + ",\"heartbeatfrequency\":5000,\"heartbeatabsencethreshold\":15000");
+            PublicSession session = new PublicSession(c);
+            ComSatPool pool = pool(c, session);
+            await("three authorized", () -> comsat.authorized.get() == 3 && pool.size() == 3);
+            Thread.sleep(300); // AUTHORIZED in: not mistaken for data
+            for (int round = 0; round < 5; round++) {
+                try (Socket client = new Socket(InetAddress.getLoopbackAddress(), ports[1])) {
+                    client.setSoTimeout(5_000);
+                    client.getOutputStream().write(("hello " + round).getBytes(StandardCharsets.UTF_8));
+                    byte[] answer = new byte[64];
+                    int n = client.getInputStream().read(answer);
+                    assertThat(new String(answer, 0, n, StandardCharsets.UTF_8)).as(java.util.Arrays.toString(java.util.Arrays.copyOf(answer, n))).isEqualTo("echo:hello " + round);
+                }
+                await("the pool refilled", () -> pool.size() == 3 && session.piping() == 0);
+            }
+            assertThat(session.pipes()).isEqualTo(5);
+            // A restarted ComSat: the pool comes back by itself.
+            comsat.restart(300);
+            await("the pool back after the ComSat restarted", () -> pool.size() == 3 && comsat.authorized.get() >= 3 + 5 + 3);
+        }
+    }
+
+    @Test
+    void aStalledComSatIsDetectedByTheAbsenceThreshold() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "p", 0, "q");
+        CoreNetworkingConfig c = config("private", ports[0], "p", 1, certs.base64Der(), "");
+        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
+        closing.add(relay);
+        ComSatPool pool = pool(c, relay);
+        await("authorized", () -> pool.size() == 1 && comsat.authorized.get() == 1);
+        comsat.stall(true);
+        long opened = pool.opened();
+        await("the silent socket replaced", () -> pool.opened() > opened);
+        comsat.stall(false);
+        await("authorized again", () -> comsat.authorized.get() >= 2);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package org.iofog.system.debugconsole;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.iofog.sdk.message.IoMessage;
+import org.iofog.sdk.message.IoMessageJson;
+import org.iofog.system.support.FileNames;
+import org.iofog.system.support.HttpApi;
+import org.iofog.system.support.SystemContainer;
+
+/**
+ * The Debug Console (docs/system-containers.md): every message routed to it is kept in
+ * its publisher's file, within {@code filesizelimit} MiB per publisher, and served on
+ * {@code GET /v2/debug/messages/publisher/<id>/starttime/<ms>/endtime/<ms>/accesstoken/<token>}.
+ */
+final class DebugConsole implements HttpApi.Handler {
+
+    static final double DEFAULT_FILE_SIZE_LIMIT_MIB = 200.0;
+
+    private final Path directory;
+    private final Map<String, PublisherLog> logs = new ConcurrentHashMap<>();
+    private final AtomicLong stored = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+    private volatile String accessToken = "";
+    private volatile long fileSizeLimitBytes = mib(DEFAULT_FILE_SIZE_LIMIT_MIB);
+
+    DebugConsole(Path directory) throws IOException {
+        this.directory = directory;
+        Files.createDirectories(directory);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "*.json")) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                String publisher = FileNames.publisherOf(name.substring(0, name.length() - ".json".length()));
+                logs.put(publisher, PublisherLog.open(f));
+            }
+        }
+    }
+
+    /** {"accesstoken":"...","filesizelimit":200.0}; takes effect for the next message and request. */
+    void configure(JsonNode config) {
+        double limit = SystemContainer.number(config, "filesizelimit", DEFAULT_FILE_SIZE_LIMIT_MIB);
+        if (!(limit > 0)) {
+            throw new IllegalArgumentException("filesizelimit must be above 0 MiB, not " + limit);
+        }
+        accessToken = config.path("accesstoken").asText("");
+        fileSizeLimitBytes = mib(limit);
+        SystemContainer.log("debug console: file size limit " + limit + " MiB per publisher"
+                + (accessToken.isEmpty() ? "; no access token configured, so the REST API answers nothing" : ""));
+    }
+
+    /** Stores one routed message (on the SDK's socket thread, before it acknowledges). */
+    void store(IoMessage message) {
+        String publisher = message.publisher();
+        try {
+            PublisherLog log = logs.get(publisher);
+            if (log == null) {
+                log = logs.computeIfAbsent(publisher, p -> {
+                    try {
+                        return PublisherLog.open(directory.resolve(FileNames.forPublisher(p) + ".json"));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            }
+            if (log.append(message.timestamp(), IoMessageJson.write(message), fileSizeLimitBytes)) {
+                stored.incrementAndGet();
+            } else {
+                refused.incrementAndGet();
+                SystemContainer.log("debug console: a message of " + publisher + " is larger than the file size limit; not kept");
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            refused.incrementAndGet();
+            SystemContainer.log("debug console: a message of " + publisher + " could not be stored: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean handle(HttpExchange exchange, List<String> s) throws IOException {
+        // v2 debug messages publisher <id> starttime <ms> endtime <ms> accesstoken <token>
+        if (s.size() != 11 || !s.get(0).equals("v2") || !s.get(1).equals("debug") || !s.get(2).equals("messages")
+                || !s.get(3).equals("publisher") || !s.get(5).equals("starttime") || !s.get(7).equals("endtime")
+                || !s.get(9).equals("accesstoken") || !HttpApi.tokenMatches(accessToken, s.get(10))) {
+            return false;
+        }
+        long from = HttpApi.millis(s.get(6));
+        long to = HttpApi.millis(s.get(8));
+        if (from < 0 || to < 0) {
+            return false;
+        }
+        PublisherLog log = logs.get(s.get(4));
+        try (PublisherLog.Window window = log == null ? new PublisherLog.Window(List.of(), null) : log.window(from, to)) {
+            byte[] head = ("{\"status\":\"okay\",\"count\":" + window.entries().size() + ",\"messages\":[")
+                    .getBytes(StandardCharsets.US_ASCII);
+            byte[] tail = "]}".getBytes(StandardCharsets.US_ASCII);
+            OutputStream out = HttpApi.stream(exchange, "application/json", head.length + window.length() + tail.length);
+            out.write(head);
+            window.copyTo(out);
+            out.write(tail);
+        }
+        return true;
+    }
+
+    long stored() {
+        return stored.get();
+    }
+
+    long refused() {
+        return refused.get();
+    }
+
+    private static long mib(double mib) {
+        return (long) (mib * 1024 * 1024);
+    }
+}
