@@ -343,7 +343,7 @@ public class SystemContainersIT {
                 + common + "}", "--from", FAR);
         deployCore(b, "{\"mode\":\"private\",\"host\":\"" + gateway + "\",\"port\":" + priv[1] + ",\"passcode\":\"passcode-b\""
                 + ",\"maxmessagebytes\":20000" + common + "}");
-        routeToNear(b);
+        setRoutes(b, List.of(NEAR)); // Core Networking B's messages go to NEAR
         DistributionProcess.await("both sides paired", 120, () -> comsat.privatePairs.get() >= 1 && comsat.idle() == 3);
 
         ConcurrentLinkedQueue<long[]> arrivals = new ConcurrentLinkedQueue<>();
@@ -410,26 +410,47 @@ public class SystemContainersIT {
         assertTrue(AgentTestSupport.sh("docker logs iofog_" + b + " 2>&1"), AgentTestSupport.sh("docker logs iofog_" + b + " 2>&1")
                 .contains("skipped and acknowledged"));
 
-        // Throughput and latency through the relay: 20,000 messages of 100 bytes, as fast as they go.
-        arrivals.clear();
+        // Throughput and latency through the relay: 20,000 messages of 100 bytes, as fast as they go;
+        // then the same straight from FAR to NEAR on this agent, side by side, for the ratio.
         int burst = 20_000;
-        long[] sent = new long[burst];
+        String relayed = burst(far, arrivals, burst, "through Core Networking and the test ComSat");
+        setRoutes(FAR, List.of(NEAR));
+        DistributionProcess.await("FAR routed straight to NEAR", 60, () -> {
+            arrivals.clear();
+            try {
+                far.publish(message("text", "utf-8", payload(0))).get(10, TimeUnit.SECONDS);
+                Thread.sleep(300);
+            } catch (Exception e) {
+                return false;
+            }
+            return arrivals.size() == 1;
+        });
+        String direct = burst(far, arrivals, burst, "straight from publisher to receiver (no relay), same agent");
+        System.out.println("private mode vs direct: " + relayed + " | " + direct);
+        System.out.println(AgentTestSupport.sh("docker logs iofog_" + a + " 2>&1 | tail -3"));
+    }
+
+    /** Publishes {@code count} 100-byte messages as fast as they go; prints and returns the figures. */
+    private static String burst(LocalApiClient far, ConcurrentLinkedQueue<long[]> arrivals, int count, String path)
+            throws Exception {
+        arrivals.clear();
+        long[] sent = new long[count];
         long t0 = System.nanoTime();
-        for (int i = 0; i < burst; i++) {
+        for (int i = 0; i < count; i++) {
             sent[i] = System.nanoTime();
             far.publish(message("text", "utf-8", payload(i)));
         }
-        DistributionProcess.await("the burst across", 300, () -> arrivals.size() >= burst);
+        DistributionProcess.await("the burst across", 300, () -> arrivals.size() >= count);
         long last = arrivals.stream().mapToLong(x -> x[1]).max().orElseThrow();
-        double rate = burst / ((last - t0) / 1e9);
+        double rate = count / ((last - t0) / 1e9);
         List<Long> latencies = new ArrayList<>();
         arrivals.forEach(x -> latencies.add((x[1] - sent[(int) x[0]]) / 1_000));
         Collections.sort(latencies);
-        System.out.printf("Core Networking private mode through the test ComSat, 100-byte content: %d messages, %.0f msg/s, "
-                        + "latency p50 %.1f ms, p99 %.1f ms, max %.1f ms (publisher to receiver, both on this agent)%n",
-                burst, rate, latencies.get(burst / 2) / 1e3, latencies.get(burst * 99 / 100) / 1e3, latencies.get(burst - 1) / 1e3);
-        assertEquals(burst, arrivals.stream().mapToLong(x -> x[0]).distinct().count());
-        System.out.println(AgentTestSupport.sh("docker logs iofog_" + a + " 2>&1 | tail -3"));
+        assertEquals(count, arrivals.stream().mapToLong(x -> x[0]).distinct().count());
+        String figures = String.format("%.0f msg/s (p50 %.1f ms, p99 %.1f ms)", rate, latencies.get(count / 2) / 1e3,
+                latencies.get(count * 99 / 100) / 1e3);
+        System.out.printf("%d messages of 100 bytes %s, as fast as published: %s, none lost%n", count, path, figures);
+        return figures;
     }
 
     private static byte[] payload(int n) {
@@ -444,13 +465,14 @@ public class SystemContainersIT {
         assertEquals(r.out() + r.err(), 0, r.exit());
     }
 
-    /** Core Networking B's messages go to NEAR: a route added to the deployment file. */
-    private static void routeToNear(String from) throws Exception {
+    /** Sets a microservice's routes in the deployment file. */
+    private static void setRoutes(String from, List<String> receivers) throws Exception {
         Path file = home.resolve("etc/deployment.json");
         var deployment = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(file.toFile());
         for (JsonNode m : deployment.get("microservices")) {
             if (m.get("uuid").asText().equals(from)) {
-                ((com.fasterxml.jackson.databind.node.ObjectNode) m).putArray("routes").add(NEAR);
+                var routes = ((com.fasterxml.jackson.databind.node.ObjectNode) m).putArray("routes");
+                receivers.forEach(routes::add);
             }
         }
         Path aside = file.resolveSibling("deployment.json.tmp");

@@ -15,17 +15,12 @@ public final class CoreNetworkingMain {
 
     public static void main(String[] args) throws Exception {
         long started = System.nanoTime();
-        CoreNetworking core = new CoreNetworking(Path.of(env("COMSAT_CERT", ComSatConnector.DEFAULT_CERT_FILE)),
-                Long.parseLong(env("REPORT_SECONDS", "60")));
+        CoreNetworking core = new CoreNetworking(Path.of(SystemContainer.env("COMSAT_CERT", ComSatConnector.DEFAULT_CERT_FILE)),
+                Long.parseLong(SystemContainer.env("REPORT_SECONDS", "60")));
         SystemContainer container = SystemContainer.start("core networking", LocalApiClient.builder(),
                 core::onMessage, core::configure, core::attach);
         SystemContainer.log("core networking ready after " + (System.nanoTime() - started) / 1_000_000 + " ms; "
                 + "waiting for its configuration (" + container.client().id() + ")");
         new CountDownLatch(1).await(); // runs until the container is stopped
-    }
-
-    private static String env(String name, String defaultValue) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? defaultValue : v;
     }
 }

@@ -32,7 +32,7 @@ final class DebugConsole implements HttpApi.Handler {
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private volatile String accessToken = "";
-    private volatile long fileSizeLimitBytes = mib(DEFAULT_FILE_SIZE_LIMIT_MIB);
+    private volatile long fileSizeLimitBytes = SystemContainer.mib(DEFAULT_FILE_SIZE_LIMIT_MIB);
 
     DebugConsole(Path directory) throws IOException {
         this.directory = directory;
@@ -53,7 +53,7 @@ final class DebugConsole implements HttpApi.Handler {
             throw new IllegalArgumentException("filesizelimit must be above 0 MiB, not " + limit);
         }
         accessToken = config.path("accesstoken").asText("");
-        fileSizeLimitBytes = mib(limit);
+        fileSizeLimitBytes = SystemContainer.mib(limit);
         SystemContainer.log("debug console: file size limit " + limit + " MiB per publisher"
                 + (accessToken.isEmpty() ? "; no access token configured, so the REST API answers nothing" : ""));
     }
@@ -86,19 +86,13 @@ final class DebugConsole implements HttpApi.Handler {
 
     @Override
     public boolean handle(HttpExchange exchange, List<String> s) throws IOException {
-        // v2 debug messages publisher <id> starttime <ms> endtime <ms> accesstoken <token>
-        if (s.size() != 11 || !s.get(0).equals("v2") || !s.get(1).equals("debug") || !s.get(2).equals("messages")
-                || !s.get(3).equals("publisher") || !s.get(5).equals("starttime") || !s.get(7).equals("endtime")
-                || !s.get(9).equals("accesstoken") || !HttpApi.tokenMatches(accessToken, s.get(10))) {
+        HttpApi.Window request = HttpApi.window(s, "debug", "messages", accessToken);
+        if (request == null) {
             return false;
         }
-        long from = HttpApi.millis(s.get(6));
-        long to = HttpApi.millis(s.get(8));
-        if (from < 0 || to < 0) {
-            return false;
-        }
-        PublisherLog log = logs.get(s.get(4));
-        try (PublisherLog.Window window = log == null ? new PublisherLog.Window(List.of(), null) : log.window(from, to)) {
+        PublisherLog log = logs.get(request.publisher());
+        try (PublisherLog.Window window = log == null ? new PublisherLog.Window(List.of(), null)
+                : log.window(request.from(), request.to())) {
             byte[] head = ("{\"status\":\"okay\",\"count\":" + window.entries().size() + ",\"messages\":[")
                     .getBytes(StandardCharsets.US_ASCII);
             byte[] tail = "]}".getBytes(StandardCharsets.US_ASCII);
@@ -116,9 +110,5 @@ final class DebugConsole implements HttpApi.Handler {
 
     long refused() {
         return refused.get();
-    }
-
-    private static long mib(double mib) {
-        return (long) (mib * 1024 * 1024);
     }
 }

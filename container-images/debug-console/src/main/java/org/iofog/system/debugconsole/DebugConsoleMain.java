@@ -14,17 +14,12 @@ public final class DebugConsoleMain {
 
     public static void main(String[] args) throws Exception {
         long started = System.nanoTime();
-        DebugConsole console = new DebugConsole(Path.of(env("DATA_DIR", "/data")));
-        HttpApi http = new HttpApi(Integer.parseInt(env("HTTP_PORT", "80")), "debug-console-http", console);
+        DebugConsole console = new DebugConsole(Path.of(SystemContainer.env("DATA_DIR", "/data")));
+        HttpApi http = new HttpApi(Integer.parseInt(SystemContainer.env("HTTP_PORT", "80")), "debug-console-http", console);
         http.start();
         SystemContainer.start("debug console", LocalApiClient.builder(), console::store, console::configure);
         SystemContainer.log("debug console ready: REST API on port " + http.port() + " after "
                 + (System.nanoTime() - started) / 1_000_000 + " ms");
         new CountDownLatch(1).await(); // runs until the container is stopped
-    }
-
-    private static String env(String name, String defaultValue) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? defaultValue : v;
     }
 }

@@ -41,7 +41,7 @@ final class StreamViewer implements HttpApi.Handler {
     private final AtomicLong stored = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private volatile String accessToken = "";
-    private volatile long folderSizeLimitBytes = mib(DEFAULT_FOLDER_SIZE_LIMIT_MIB);
+    private volatile long folderSizeLimitBytes = SystemContainer.mib(DEFAULT_FOLDER_SIZE_LIMIT_MIB);
 
     StreamViewer(Path directory, ProcessingTable table) throws IOException {
         this.directory = directory;
@@ -62,7 +62,7 @@ final class StreamViewer implements HttpApi.Handler {
             throw new IllegalArgumentException(key + " must be above 0 MiB, not " + limit);
         }
         accessToken = config.path("accesstoken").asText("");
-        folderSizeLimitBytes = mib(limit);
+        folderSizeLimitBytes = SystemContainer.mib(limit);
         SystemContainer.log("stream viewer: folder size limit " + limit + " MiB per publisher"
                 + (accessToken.isEmpty() ? "; no access token configured, so port 80 answers nothing" : ""));
     }
@@ -98,20 +98,13 @@ final class StreamViewer implements HttpApi.Handler {
         if (s.size() == 3 && s.get(0).equals("files")) {
             return serveFile(exchange, s.get(1), s.get(2));
         }
-        // v2 viewer files publisher <id> starttime <ms> endtime <ms> accesstoken <token>
-        if (s.size() != 11 || !s.get(0).equals("v2") || !s.get(1).equals("viewer") || !s.get(2).equals("files")
-                || !s.get(3).equals("publisher") || !s.get(5).equals("starttime") || !s.get(7).equals("endtime")
-                || !s.get(9).equals("accesstoken") || !HttpApi.tokenMatches(accessToken, s.get(10))) {
+        HttpApi.Window request = HttpApi.window(s, "viewer", "files", accessToken);
+        if (request == null) {
             return false;
         }
-        long from = HttpApi.millis(s.get(6));
-        long to = HttpApi.millis(s.get(8));
-        if (from < 0 || to < 0) {
-            return false;
-        }
-        String folderName = FileNames.forPublisher(s.get(4));
+        String folderName = FileNames.forPublisher(request.publisher());
         PublisherFolder folder = folders.get(folderName);
-        List<PublisherFolder.StoredFile> files = folder == null ? List.of() : folder.window(from, to);
+        List<PublisherFolder.StoredFile> files = folder == null ? List.of() : folder.window(request.from(), request.to());
         ObjectNode answer = JSON.createObjectNode().put("status", "okay").put("count", files.size());
         ArrayNode list = answer.putArray("files");
         // The folder as a URL path segment: '%' of an encoded publisher id written as %25.
@@ -157,9 +150,5 @@ final class StreamViewer implements HttpApi.Handler {
 
     long refused() {
         return refused.get();
-    }
-
-    private static long mib(double mib) {
-        return (long) (mib * 1024 * 1024);
     }
 }

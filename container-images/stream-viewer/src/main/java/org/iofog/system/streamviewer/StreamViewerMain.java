@@ -14,17 +14,12 @@ public final class StreamViewerMain {
 
     public static void main(String[] args) throws Exception {
         long started = System.nanoTime();
-        StreamViewer viewer = new StreamViewer(Path.of(env("DATA_DIR", "/data")), ProcessingTable.load());
-        HttpApi http = new HttpApi(Integer.parseInt(env("HTTP_PORT", "80")), "stream-viewer-http", viewer);
+        StreamViewer viewer = new StreamViewer(Path.of(SystemContainer.env("DATA_DIR", "/data")), ProcessingTable.load());
+        HttpApi http = new HttpApi(Integer.parseInt(SystemContainer.env("HTTP_PORT", "80")), "stream-viewer-http", viewer);
         http.start();
         SystemContainer.start("stream viewer", LocalApiClient.builder(), viewer::store, viewer::configure);
         SystemContainer.log("stream viewer ready: REST API on port " + http.port() + " after "
                 + (System.nanoTime() - started) / 1_000_000 + " ms");
         new CountDownLatch(1).await(); // runs until the container is stopped
-    }
-
-    private static String env(String name, String defaultValue) {
-        String v = System.getenv(name);
-        return v == null || v.isBlank() ? defaultValue : v;
     }
 }

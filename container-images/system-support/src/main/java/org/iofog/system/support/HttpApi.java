@@ -143,6 +143,25 @@ public final class HttpApi implements AutoCloseable {
         return exchange.getResponseBody();
     }
 
+    /** The publisher and window of a valid window request. */
+    public record Window(String publisher, long from, long to) {
+    }
+
+    /**
+     * {@code /v2/<area>/<kind>/publisher/<id>/starttime/<ms>/endtime/<ms>/accesstoken/<token>}
+     * carrying the configured token, or null (which answers 404).
+     */
+    public static Window window(List<String> s, String area, String kind, String configuredToken) {
+        if (s.size() != 11 || !s.get(0).equals("v2") || !s.get(1).equals(area) || !s.get(2).equals(kind)
+                || !s.get(3).equals("publisher") || !s.get(5).equals("starttime") || !s.get(7).equals("endtime")
+                || !s.get(9).equals("accesstoken") || !tokenMatches(configuredToken, s.get(10))) {
+            return null;
+        }
+        long from = millis(s.get(6));
+        long to = millis(s.get(8));
+        return from < 0 || to < 0 ? null : new Window(s.get(4), from, to);
+    }
+
     /** A non-negative epoch-milliseconds path segment, or -1. */
     public static long millis(String segment) {
         try {

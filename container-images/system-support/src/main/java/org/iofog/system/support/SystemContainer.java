@@ -129,6 +129,16 @@ public final class SystemContainer implements AutoCloseable {
         System.out.println(Instant.now() + " " + line);
     }
 
+    /** An environment variable, or the default when unset or blank. */
+    public static String env(String name, String defaultValue) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? defaultValue : v;
+    }
+
+    public static long mib(double mib) {
+        return (long) (mib * 1024 * 1024);
+    }
+
     /** A number from the config, or the default when absent; a non-number is refused. */
     public static double number(JsonNode config, String key, double defaultValue) {
         JsonNode v = config.get(key);
