@@ -321,16 +321,16 @@ public class SystemContainersIT {
         DistributionProcess.await("three authorized sockets waiting", 120, () -> comsat.idle() == 3);
         System.out.printf("%s: container start to configured (pool opening): %d ms%n", publicUuid, startToConfigured(publicUuid));
         for (int i = 0; i < 4; i++) {
-            String answer = outsideGet(pub[1], "/v2/debug/messages/publisher/" + CAMERA + "/starttime/0/endtime/"
+            String answer = outsideGet(gateway, pub[1], "/v2/debug/messages/publisher/" + CAMERA + "/starttime/0/endtime/"
                     + Long.MAX_VALUE + "/accesstoken/" + consoleToken);
             assertTrue(answer, answer.startsWith("HTTP/1.1 200") && answer.contains("\"status\":\"okay\""));
             DistributionProcess.await("the pool refilled", 30, () -> comsat.idle() == 3);
         }
-        assertTrue(outsideGet(pub[1], "/v2/debug/messages/publisher/x/starttime/0/endtime/1/accesstoken/wrong")
+        assertTrue(outsideGet(gateway, pub[1], "/v2/debug/messages/publisher/x/starttime/0/endtime/1/accesstoken/wrong")
                 .startsWith("HTTP/1.1 404"));
         comsat.restart(1_000);
         DistributionProcess.await("the pool back after the ComSat restarted", 120, () -> comsat.idle() == 3);
-        assertTrue(outsideGet(pub[1], "/v2/debug/messages/publisher/" + CAMERA + "/starttime/0/endtime/1/accesstoken/"
+        assertTrue(outsideGet(gateway, pub[1], "/v2/debug/messages/publisher/" + CAMERA + "/starttime/0/endtime/1/accesstoken/"
                 + consoleToken).startsWith("HTTP/1.1 200"));
 
         // Private mode: FAR -> Core Networking A -> ComSat port A = port B -> Core Networking B -> NEAR.
@@ -481,9 +481,8 @@ public class SystemContainersIT {
     }
 
     /** An HTTP request as an outside client of the ComSat's public port would send it. */
-    private static String outsideGet(int port, String path) throws Exception {
-        try (Socket s = new Socket(InetAddress.getByName(AgentTestSupport.sh(
-                "docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'")), port)) {
+    private static String outsideGet(String host, int port, String path) throws Exception {
+        try (Socket s = new Socket(InetAddress.getByName(host), port)) {
             s.setSoTimeout(20_000);
             OutputStream out = s.getOutputStream();
             out.write(("GET " + path + " HTTP/1.1\r\nHost: debug\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));

@@ -144,7 +144,7 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
                     active.close();
                     lostLocked(active);
                 }
-                if (active == null || waiting.isEmpty() || inFlight.size() >= (peerConfirmed ? config.window() : 1)) {
+                if (active == null || waiting.isEmpty() || inFlight.size() >= windowLocked()) {
                     try {
                         lock.wait(Math.max(10, config.ackTimeoutMillis() / 4));
                     } catch (InterruptedException e) {
@@ -158,7 +158,7 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
                     lastProgressNanos = next.sentNanos();
                 }
                 inFlight.addLast(next);
-                more = !waiting.isEmpty() && inFlight.size() < (peerConfirmed ? config.window() : 1);
+                more = !waiting.isEmpty() && inFlight.size() < windowLocked();
             }
             try {
                 socket.write(next.frame(), !more); // flushed when nothing else is ready to go
@@ -167,6 +167,11 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
                 socket.close(); // its reader ends and closed() puts the message back
             }
         }
+    }
+
+    /** Messages that may be on the wire unacknowledged now: one until the other side has shown it is there. */
+    private int windowLocked() {
+        return peerConfirmed ? config.window() : 1;
     }
 
     /** Unacknowledged messages go back to the front, in order, for the next socket. */

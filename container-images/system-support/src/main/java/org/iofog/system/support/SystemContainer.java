@@ -78,6 +78,20 @@ public final class SystemContainer implements AutoCloseable {
         return c;
     }
 
+    /**
+     * Runs a system container that serves {@code http} on {@code HTTP_PORT} (default 80)
+     * until the container stops; logs when it is up and how long that took.
+     */
+    public static void runWithHttpApi(String name, HttpApi.Handler http, Consumer<IoMessage> onMessage,
+                                      Consumer<JsonNode> apply) throws IOException, InterruptedException {
+        long started = System.nanoTime();
+        HttpApi api = new HttpApi(Integer.parseInt(env("HTTP_PORT", "80")), name.replace(' ', '-') + "-http", http);
+        api.start();
+        start(name, LocalApiClient.builder(), onMessage, apply);
+        log(name + " ready: REST API on port " + api.port() + " after " + (System.nanoTime() - started) / 1_000_000 + " ms");
+        new java.util.concurrent.CountDownLatch(1).await(); // runs until the container is stopped
+    }
+
     private String name() {
         return name;
     }
