@@ -124,7 +124,24 @@ final class Harness implements AutoCloseable {
         if (!ids.isEmpty()) {
             List<String> args = new java.util.ArrayList<>(List.of("rm", "-f", "-v"));
             args.addAll(List.of(ids.split("\\s+")));
-            DockerFixture.docker(args.toArray(String[]::new));
+            // Right after a dockerd restart, removing a container's overlay can fail for a moment with
+            // "device or resource busy" while the engine still holds the mount: try again briefly.
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    DockerFixture.docker(args.toArray(String[]::new));
+                    break;
+                } catch (IllegalStateException e) {
+                    if (attempt == 5 || !String.valueOf(e.getMessage()).contains("device or resource busy")) {
+                        throw e;
+                    }
+                    try {
+                        Thread.sleep(1_000);
+                    } catch (InterruptedException interrupted) {
+                        Thread.currentThread().interrupt();
+                        throw e;
+                    }
+                }
+            }
         }
         DockerFixture.bash("rm -rf '" + stateDirectory + "'");
     }
