@@ -307,7 +307,7 @@ public class SystemContainersIT {
 
     @Test
     public void coreNetworkingPipesThePublicPortAndRelaysBetweenPrivatePorts() throws Exception {
-        String gateway = AgentTestSupport.sh("docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'");
+        String gateway = bridgeGateway();
         TestCertificates certs = TestCertificates.generate(agent.root, "comsat-test", "ip:" + gateway + ",ip:127.0.0.1");
         TestComSat comsat = new TestComSat(InetAddress.getByName(gateway), certs.serverContext);
         closing.add(comsat);
@@ -428,6 +428,18 @@ public class SystemContainersIT {
         String direct = burst(far, arrivals, burst, "straight from publisher to receiver (no relay), same agent");
         System.out.println("private mode vs direct: " + relayed + " | " + direct);
         System.out.println(AgentTestSupport.sh("docker logs iofog_" + a + " 2>&1 | tail -3"));
+    }
+
+    /**
+     * The Docker bridge's address on this host (docker0's IPv4 address). Not from {@code docker
+     * network inspect}: a freshly started dockerd leaves the default bridge's IPAM gateway empty
+     * until its first restart.
+     */
+    private static String bridgeGateway() throws Exception {
+        java.net.NetworkInterface docker0 = java.net.NetworkInterface.getByName("docker0");
+        assertTrue("the docker0 bridge exists", docker0 != null);
+        return docker0.inetAddresses().filter(a -> a instanceof java.net.Inet4Address).findFirst()
+                .orElseThrow(() -> new AssertionError("docker0 has no IPv4 address")).getHostAddress();
     }
 
     /** Publishes {@code count} 100-byte messages as fast as they go; prints and returns the figures. */

@@ -19,11 +19,13 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.iofog.sdk.message.InvalidIoMessageException;
 import org.iofog.sdk.message.IoMessage;
 import org.iofog.sdk.message.IoMessageJson;
@@ -58,6 +60,7 @@ public final class LocalApiClient implements AutoCloseable {
     private final int port;
     private final Duration requestTimeout;
     private final Consumer<IoMessage> onMessage;
+    private final Function<IoMessage, ? extends CompletionStage<?>> onMessageAsync;
     private final Consumer<String> onConfig;
     private final Runnable onEdgeResources;
     private final int maxUnconfirmed;
@@ -79,6 +82,15 @@ public final class LocalApiClient implements AutoCloseable {
     private boolean started;
     private volatile boolean closed;
 
+    /** Guards the asynchronous acknowledgements: which message connection they belong to, and their order. */
+    private final Object ackLock = new Object();
+    /** Counts message connections: an acknowledgement is due only on the connection its message came on. */
+    private int messageConnection;
+    /** The last acknowledgement of this connection; each next one waits for it (ACKs are positional). */
+    private CompletableFuture<Void> acknowledgements = CompletableFuture.completedFuture(null);
+    /** A listener failed on this connection and it is being dropped: no further ACK on it. */
+    private boolean droppingConnection;
+
     private record Pending(byte[] frame, CompletableFuture<Receipt> receipt) {
     }
 
@@ -88,6 +100,10 @@ public final class LocalApiClient implements AutoCloseable {
         this.port = b.port;
         this.requestTimeout = b.requestTimeout;
         this.onMessage = b.onMessage;
+        this.onMessageAsync = b.onMessageAsync;
+        if (onMessage != null && onMessageAsync != null) {
+            throw new IllegalArgumentException("set onMessage or onMessageAsync, not both");
+        }
         this.onConfig = b.onConfig;
         this.onEdgeResources = b.onEdgeResources;
         this.maxUnconfirmed = b.maxUnconfirmed;
@@ -230,6 +246,11 @@ public final class LocalApiClient implements AutoCloseable {
     private final class MessageHandler implements ReconnectingSocket.Handler {
         @Override
         public void opened() {
+            synchronized (ackLock) {
+                messageConnection++;
+                acknowledgements = CompletableFuture.completedFuture(null);
+                droppingConnection = false;
+            }
             // Everything not yet confirmed goes again, in order (at least once), before anything new.
             synchronized (unconfirmed) {
                 for (Pending p : unconfirmed) {
@@ -259,18 +280,74 @@ public final class LocalApiClient implements AutoCloseable {
     }
 
     private void deliver(byte[] frame) {
+        IoMessage message;
         try {
-            IoMessage message = Frames.decodeMessage(frame);
+            message = Frames.decodeMessage(frame);
+        } catch (InvalidIoMessageException e) {
+            LOG.log(System.Logger.Level.WARNING, "message socket: undecodable message dropped: " + e.getMessage());
+            acknowledgeWhenDone(CompletableFuture.completedFuture(null));
+            return;
+        }
+        if (onMessageAsync != null) {
+            CompletionStage<?> done;
+            try {
+                done = Objects.requireNonNull(onMessageAsync.apply(message), "the message listener returned no stage");
+            } catch (RuntimeException e) {
+                done = CompletableFuture.failedFuture(e);
+            }
+            acknowledgeWhenDone(done);
+            return;
+        }
+        try {
             if (onMessage != null) {
                 onMessage.accept(message);
             }
-        } catch (InvalidIoMessageException e) {
-            LOG.log(System.Logger.Level.WARNING, "message socket: undecodable message dropped: " + e.getMessage());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "the message listener failed", e);
         }
         // ACKs are positional: one per message, in order, after the listener had it.
         messageSocket.send(ACK);
+    }
+
+    /**
+     * Acknowledges a message once {@code done} completes and every message before it on this
+     * connection was acknowledged (ACKs are positional). A stage that fails drops the
+     * connection: no later message is acknowledged, and the agent sends every one not yet
+     * acknowledged again on the next connection, in order.
+     */
+    private void acknowledgeWhenDone(CompletionStage<?> done) {
+        synchronized (ackLock) {
+            int connection = messageConnection;
+            CompletableFuture<Void> acknowledged = acknowledgements.thenCombine(done, (before, it) -> (Void) null)
+                    .thenRun(() -> acknowledgeOn(connection));
+            acknowledged.exceptionally(failure -> {
+                dropAfterFailure(connection, failure);
+                return null;
+            });
+            acknowledgements = acknowledged;
+        }
+    }
+
+    private void acknowledgeOn(int connection) {
+        synchronized (ackLock) {
+            if (connection == messageConnection && !droppingConnection) {
+                messageSocket.send(ACK);
+            }
+        }
+    }
+
+    private void dropAfterFailure(int connection, Throwable failure) {
+        synchronized (ackLock) {
+            if (connection != messageConnection || droppingConnection) {
+                return;
+            }
+            droppingConnection = true;
+        }
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        LOG.log(System.Logger.Level.ERROR, "the message listener failed; reconnecting so the agent sends the "
+                + "unacknowledged messages again", cause);
+        messageSocket.drop("the message listener failed: " + cause);
     }
 
     private void receipt(byte[] frame) {
@@ -480,6 +557,7 @@ public final class LocalApiClient implements AutoCloseable {
         private Duration pingInterval = Duration.ofSeconds(10);
         private int maxUnconfirmed = 10_000;
         private Consumer<IoMessage> onMessage;
+        private Function<IoMessage, ? extends CompletionStage<?>> onMessageAsync;
         private Consumer<String> onConfig;
         private Runnable onEdgeResources;
         private ConnectionListener connectionListener;
@@ -512,6 +590,20 @@ public final class LocalApiClient implements AutoCloseable {
 
         /** Called, in order, for every message routed to this microservice. */
         public Builder onMessage(Consumer<IoMessage> listener) { this.onMessage = listener; return this; }
+
+        /**
+         * Called, in order, for every message routed to this microservice; the message is
+         * acknowledged to the agent when the returned stage completes (ACKs still go in
+         * order). Until then the agent counts it in flight, so a listener that holds its
+         * stages (a full buffer, a slow link) holds the agent's pushes back and the messages
+         * wait in the agent's durable store instead of being dropped. A stage that fails
+         * reconnects the message socket: the agent sends every unacknowledged message again.
+         * Set this or {@link #onMessage}, not both.
+         */
+        public Builder onMessageAsync(Function<IoMessage, ? extends CompletionStage<?>> listener) {
+            this.onMessageAsync = listener;
+            return this;
+        }
 
         /** Called with the new configuration whenever the agent signals a change. */
         public Builder onConfig(Consumer<String> listener) { this.onConfig = listener; return this; }

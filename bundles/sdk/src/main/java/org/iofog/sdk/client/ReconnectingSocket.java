@@ -91,6 +91,14 @@ final class ReconnectingSocket {
         return wire != null && wire.sendBinary(frame);
     }
 
+    /** Drops the current connection as if it were lost: a reconnect follows, with backoff. */
+    void drop(String reason) {
+        Connection c = current;
+        if (c != null) {
+            lost(c, reason);
+        }
+    }
+
     void close() {
         Connection c;
         synchronized (lock) {

@@ -4,7 +4,7 @@
  * receipts) and the control socket (config and edge-resource signals), reconnecting by
  * itself. Start with {@link org.iofog.sdk.client.LocalApiClient#builder()}.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.sdk.client;
 

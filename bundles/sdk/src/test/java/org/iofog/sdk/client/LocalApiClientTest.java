@@ -115,6 +115,46 @@ class LocalApiClientTest {
     }
 
     @Test
+    void anAsynchronousListenerIsAcknowledgedInOrderOnlyOnceItsStagesComplete() throws Exception {
+        List<CompletableFuture<Void>> stages = new CopyOnWriteArrayList<>();
+        client = LocalApiClient.builder().id("relay-1").host("127.0.0.1").port(agent.port())
+                .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(400))
+                .onMessageAsync(m -> {
+                    received.add(m);
+                    CompletableFuture<Void> done = new CompletableFuture<>();
+                    stages.add(done);
+                    return done;
+                }).build();
+        client.start();
+        await().atMost(Duration.ofSeconds(5)).until(agent::messageSocketOpen);
+        for (int i = 0; i < 5; i++) {
+            agent.push(text("a" + i).toBuilder().publisher("publisher-a").build());
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> stages.size() == 5);
+        // The third done first: nothing is acknowledged before the first two are.
+        stages.get(2).complete(null);
+        Thread.sleep(200);
+        assertThat(agent.messageAcks.get()).isZero();
+        stages.get(0).complete(null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> agent.messageAcks.get() == 1);
+        stages.get(1).complete(null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> agent.messageAcks.get() == 3);
+
+        // A failed stage: no more ACKs on this connection; the socket reconnects for a resend.
+        int opened = agent.messageSocketsOpened.get();
+        stages.get(3).completeExceptionally(new IllegalStateException("buffer gone"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> agent.messageSocketsOpened.get() == opened + 1);
+        // A stage of the old connection that completes late is not acknowledged on the new one.
+        stages.get(4).complete(null);
+        Thread.sleep(200);
+        assertThat(agent.messageAcks.get()).isEqualTo(3);
+        agent.push(text("b0").toBuilder().publisher("publisher-a").build());
+        await().atMost(Duration.ofSeconds(5)).until(() -> stages.size() == 6);
+        stages.get(5).complete(null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> agent.messageAcks.get() == 4);
+    }
+
+    @Test
     void aConfigSignalIsAcknowledgedThenTheNewConfigFetched() throws Exception {
         connect().start();
         await().atMost(Duration.ofSeconds(5)).until(agent::controlSocketOpen);

@@ -2,6 +2,10 @@ package org.iofog.system.corenetworking;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +33,11 @@ final class CoreNetworking implements AutoCloseable {
     private ComSatPool pool;
     private PrivateRelay relay;
     private PublicSession publicSession;
+    /**
+     * Messages the agent pushed before the first configuration arrived (the message socket
+     * can open before the config is fetched): they wait, unacknowledged, for the mode.
+     */
+    private final List<Map.Entry<IoMessage, CompletableFuture<Void>>> beforeConfiguration = new ArrayList<>();
 
     CoreNetworking(Path certFile, long reportSeconds) {
         this.certFile = certFile;
@@ -74,17 +83,34 @@ final class CoreNetworking implements AutoCloseable {
         config = next;
         pool.start();
         SystemContainer.log("core networking: " + next.describe());
+        for (Map.Entry<IoMessage, CompletableFuture<Void>> early : beforeConfiguration) {
+            relayed(early.getKey()).whenComplete((v, failure) -> {
+                if (failure == null) {
+                    early.getValue().complete(null);
+                } else {
+                    early.getValue().completeExceptionally(failure);
+                }
+            });
+        }
+        beforeConfiguration.clear();
     }
 
-    /** A message the agent routed to us: out on the ComSat in private mode. */
-    void onMessage(IoMessage message) {
-        PrivateRelay r;
-        synchronized (this) {
-            r = relay;
+    /**
+     * A message the agent routed to us: out on the ComSat in private mode. The stage
+     * completes (and the SDK acknowledges the message) once the relay's buffer holds it.
+     */
+    synchronized CompletableFuture<Void> onMessage(IoMessage message) {
+        if (config == null) {
+            CompletableFuture<Void> later = new CompletableFuture<>();
+            beforeConfiguration.add(Map.entry(message, later));
+            return later;
         }
-        if (r != null) {
-            r.send(message);
-        }
+        return relayed(message);
+    }
+
+    /** Public mode relays no messages: one routed here anyway is acknowledged and not kept. */
+    private CompletableFuture<Void> relayed(IoMessage message) {
+        return relay != null ? relay.send(message) : CompletableFuture.completedFuture(null);
     }
 
     synchronized String figures() {

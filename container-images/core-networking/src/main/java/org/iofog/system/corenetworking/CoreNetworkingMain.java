@@ -17,8 +17,9 @@ public final class CoreNetworkingMain {
         long started = System.nanoTime();
         CoreNetworking core = new CoreNetworking(Path.of(SystemContainer.env("COMSAT_CERT", ComSatConnector.DEFAULT_CERT_FILE)),
                 Long.parseLong(SystemContainer.env("REPORT_SECONDS", "60")));
-        SystemContainer container = SystemContainer.start("core networking", LocalApiClient.builder(),
-                core::onMessage, core::configure, core::attach);
+        // Acknowledged to the agent once in the relay's buffer: a full buffer holds the agent back.
+        SystemContainer container = SystemContainer.start("core networking", LocalApiClient.builder().onMessageAsync(core::onMessage),
+                null, core::configure, core::attach);
         SystemContainer.log("core networking ready after " + (System.nanoTime() - started) / 1_000_000 + " ms; "
                 + "waiting for its configuration (" + container.client().id() + ")");
         new CountDownLatch(1).await(); // runs until the container is stopped

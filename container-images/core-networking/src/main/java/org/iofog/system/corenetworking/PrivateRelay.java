@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -24,8 +26,11 @@ import org.iofog.system.support.SystemContainer;
  * <p>
  * Outbound: one socket at a time carries messages (the first authorized one; the others
  * stand by), so order holds. Messages wait in a buffer bounded by {@code sendbuffercount}
- * and {@code sendbufferbytes}, which drops its oldest when full; up to {@code window} of
- * them are on the wire unacknowledged (one, until the other side has shown it is there).
+ * and {@code sendbufferbytes}; a message is admitted (and only then acknowledged to the
+ * agent) when there is room, so a full buffer holds the agent's pushes back and the
+ * backlog waits in the agent's durable store rather than being dropped here. Up to
+ * {@code window} of them are on the wire unacknowledged (one, until the other side has
+ * shown it is there).
  * Each ACK confirms the oldest one sent (ACKs are in order). When no ACK comes for {@code acktimeout}, or the socket dies, the socket is
  * closed and everything unacknowledged goes again, in order, on the next socket.
  * <p>
@@ -45,12 +50,18 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
         }
     }
 
+    /** A message waiting for room in the buffer; {@code admitted} completes when it is in. */
+    private record Admission(Outgoing message, CompletableFuture<Void> admitted) {
+    }
+
     private final CoreNetworkingConfig config;
     /** Publishes on this agent keeping the publisher; completes once the agent has it. */
     private final Function<IoMessage, CompletableFuture<?>> agent;
     private final Object lock = new Object();
     private final Deque<Outgoing> waiting = new ArrayDeque<>();
     private final Deque<Outgoing> inFlight = new ArrayDeque<>();
+    /** Messages from the agent waiting for room, in order; the agent's window bounds how many. */
+    private final Deque<Admission> admissions = new ArrayDeque<>();
     private final Set<ComSatSocket> ready = new LinkedHashSet<>();
     private ComSatSocket active;
     /**
@@ -61,8 +72,6 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
      */
     private boolean peerConfirmed;
     private long bufferedBytes;
-    /** Unacknowledged messages on the active socket dropped from a full buffer: their ACKs still come. */
-    private int droppedInFlight;
     private long lastProgressNanos = System.nanoTime();
     private final Map<String, Boolean> seen = new LinkedHashMap<>(1024, 0.75f, false) {
         @Override
@@ -76,7 +85,8 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
     final AtomicLong sent = new AtomicLong();
     final AtomicLong acknowledged = new AtomicLong();
     final AtomicLong resent = new AtomicLong();
-    final AtomicLong droppedFull = new AtomicLong();
+    /** Times a message from the agent had to wait for room in the buffer. */
+    final AtomicLong heldBack = new AtomicLong();
     final AtomicLong refusedOversized = new AtomicLong();
     final AtomicLong received = new AtomicLong();
     final AtomicLong duplicates = new AtomicLong();
@@ -93,41 +103,56 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
 
     // ---- outbound ----
 
-    /** A message the agent routed to us (on the SDK's socket thread). */
-    void send(IoMessage message) {
+    /**
+     * A message the agent routed to us (on the SDK's socket thread). The stage completes
+     * when the message is in the send buffer, at once when there is room; the SDK
+     * acknowledges it to the agent then.
+     */
+    CompletableFuture<Void> send(IoMessage message) {
         byte[] encoded = IoMessageCodec.encode(message);
         if (encoded.length > config.maxMessageBytes()) {
             refusedOversized.incrementAndGet();
             SystemContainer.log("core networking: a message of " + encoded.length + " bytes from " + message.publisher()
                     + " is over maxmessagebytes " + config.maxMessageBytes() + "; not sent");
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         Outgoing o = new Outgoing(FrameParser.frame(encoded), 0);
         synchronized (lock) {
-            while (!(waiting.isEmpty() && inFlight.isEmpty())
-                    && (waiting.size() + inFlight.size() >= config.sendBufferCount()
-                    || bufferedBytes + o.frame().length > config.sendBufferBytes())) {
-                dropOldest();
+            if (admissions.isEmpty() && hasRoomLocked(o)) {
+                addLocked(o);
+                return CompletableFuture.completedFuture(null);
             }
-            waiting.addLast(o);
-            bufferedBytes += o.frame().length;
-            lock.notifyAll();
+            if (heldBack.incrementAndGet() % 10_000 == 1) {
+                SystemContainer.log("core networking: the send buffer is full (" + config.sendBufferCount() + " messages / "
+                        + config.sendBufferBytes() + " bytes); holding the agent's messages back (" + heldBack.get() + " so far)");
+            }
+            Admission waiting = new Admission(o, new CompletableFuture<>());
+            admissions.addLast(waiting);
+            return waiting.admitted();
         }
     }
 
-    private void dropOldest() {
-        Outgoing dropped;
-        if (!inFlight.isEmpty()) {
-            dropped = inFlight.pollFirst();
-            droppedInFlight++;
-        } else {
-            dropped = waiting.pollFirst();
+    private boolean hasRoomLocked(Outgoing o) {
+        return (waiting.isEmpty() && inFlight.isEmpty())
+                || (waiting.size() + inFlight.size() < config.sendBufferCount()
+                && bufferedBytes + o.frame().length <= config.sendBufferBytes());
+    }
+
+    private void addLocked(Outgoing o) {
+        waiting.addLast(o);
+        bufferedBytes += o.frame().length;
+        lock.notifyAll();
+    }
+
+    /** Moves waiting admissions into the buffer while there is room; their stages complete outside the lock. */
+    private List<CompletableFuture<Void>> admitLocked() {
+        List<CompletableFuture<Void>> admitted = new ArrayList<>();
+        while (!admissions.isEmpty() && hasRoomLocked(admissions.peekFirst().message())) {
+            Admission a = admissions.pollFirst();
+            addLocked(a.message());
+            admitted.add(a.admitted());
         }
-        bufferedBytes -= dropped.frame().length;
-        if (droppedFull.incrementAndGet() % 1000 == 1) {
-            SystemContainer.log("core networking: the send buffer is full (" + config.sendBufferCount() + " messages / "
-                    + config.sendBufferBytes() + " bytes); dropping the oldest (" + droppedFull.get() + " so far)");
-        }
+        return admitted;
     }
 
     private void sendLoop() {
@@ -185,7 +210,6 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
             Outgoing o = inFlight.pollLast();
             waiting.addFirst(new Outgoing(o.frame(), 0));
         }
-        droppedInFlight = 0;
         active = ready.isEmpty() ? null : ready.iterator().next();
         peerConfirmed = false;
         lastProgressNanos = System.nanoTime();
@@ -222,20 +246,21 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
             @Override
             public void ack() {
                 socket.active();
+                List<CompletableFuture<Void>> admitted;
                 synchronized (lock) {
                     if (socket != active) {
                         return;
                     }
                     peerConfirmed = true;
-                    if (droppedInFlight > 0) {
-                        droppedInFlight--;
-                    } else if (!inFlight.isEmpty()) {
+                    if (!inFlight.isEmpty()) {
                         bufferedBytes -= inFlight.pollFirst().frame().length;
                         acknowledged.incrementAndGet();
                     }
                     lastProgressNanos = System.nanoTime();
+                    admitted = admitLocked();
                     lock.notifyAll();
                 }
+                admitted.forEach(f -> f.complete(null));
             }
 
             @Override
@@ -347,23 +372,30 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
         }
     }
 
-    /** Hands everything not yet acknowledged, in order, to the relay of a new configuration. */
+    /** Hands everything not yet acknowledged or admitted, in order, to the relay of a new configuration. */
     void handOver(PrivateRelay next) {
         Deque<Outgoing> all = new ArrayDeque<>();
+        Deque<Admission> held = new ArrayDeque<>();
         synchronized (lock) {
             all.addAll(inFlight);
             all.addAll(waiting);
+            held.addAll(admissions);
             inFlight.clear();
             waiting.clear();
+            admissions.clear();
             bufferedBytes = 0;
         }
+        List<CompletableFuture<Void>> admitted;
         synchronized (next.lock) {
             for (Outgoing o : all) {
                 next.waiting.addLast(new Outgoing(o.frame(), 0));
                 next.bufferedBytes += o.frame().length;
             }
+            next.admissions.addAll(held);
+            admitted = next.admitLocked();
             next.lock.notifyAll();
         }
+        admitted.forEach(f -> f.complete(null));
     }
 
     int buffered() {
@@ -374,14 +406,25 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
 
     String figures() {
         return "sent " + sent + ", acknowledged " + acknowledged + ", resent " + resent + ", buffered " + buffered()
-                + ", dropped (buffer full) " + droppedFull + ", refused (oversized) " + refusedOversized
+                + ", held back (buffer full) " + heldBack + ", refused (oversized) " + refusedOversized
                 + "; received " + received + ", duplicates " + duplicates + ", skipped (oversized) " + skippedOversized
                 + ", undecodable " + undecodable;
     }
 
+    /**
+     * Stops sending. Messages still waiting for room were never acknowledged to the agent:
+     * their stages fail, so the SDK reconnects and the agent offers them again (to the
+     * relay of a new configuration, or to nobody when private mode ended).
+     */
     @Override
     public void close() {
         running = false;
         sender.interrupt();
+        List<Admission> held;
+        synchronized (lock) {
+            held = new ArrayList<>(admissions);
+            admissions.clear();
+        }
+        held.forEach(a -> a.admitted().completeExceptionally(new IllegalStateException("the private relay closed")));
     }
 }

@@ -155,6 +155,41 @@ class CoreNetworkingOverComSatTest {
     }
 
     @Test
+    void aFullSendBufferHoldsTheAgentBackAndDropsNothing() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "a", 0, "b");
+        List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
+        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), ",\"sendbuffercount\":100");
+        PrivateRelay a = new PrivateRelay(ca, m -> CompletableFuture.completedFuture(null));
+        closing.add(a);
+        pool(ca, a);
+        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        // Three times what the buffer holds, while nobody is on the other side.
+        List<CompletableFuture<Void>> admitted = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            admitted.add(a.send(message("burst", i)));
+        }
+        assertThat(admitted.subList(0, 100)).allMatch(CompletableFuture::isDone);
+        assertThat(admitted.subList(100, 300)).noneMatch(CompletableFuture::isDone); // not acknowledged to the agent
+        assertThat(a.buffered()).isEqualTo(100);
+
+        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
+        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
+        closing.add(b);
+        pool(cb, b);
+        await("all 300 at B", () -> atB.size() >= 300);
+        CompletableFuture.allOf(admitted.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+        List<String> ids = new ArrayList<>();
+        atB.forEach(m -> ids.add(m.id()));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            expected.add("id-burst-" + i);
+        }
+        assertThat(ids).as("none dropped, in order").isEqualTo(expected);
+        assertThat(a.heldBack.get()).isEqualTo(200);
+    }
+
+    @Test
     void aComSatWithAnotherCertificateIsNeverTrusted() throws Exception {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "p", 0, "q");

@@ -41,7 +41,10 @@ public final class SystemContainer implements AutoCloseable {
                             Consumer<JsonNode> apply) {
         this.name = name;
         this.apply = apply;
-        this.client = builder.onMessage(onMessage).onConfig(this::applyText).connectionListener(new ConnectionListener() {
+        if (onMessage != null) {
+            builder.onMessage(onMessage);
+        }
+        this.client = builder.onConfig(this::applyText).connectionListener(new ConnectionListener() {
             @Override
             public void connected(Socket socket, String endpoint) {
                 log(name + ": connected to the ioFog agent (" + socket + " socket)");
@@ -60,8 +63,9 @@ public final class SystemContainer implements AutoCloseable {
 
     /**
      * Starts a system container: {@code onMessage} gets every message routed to it (on the
-     * socket's thread, in order; the SDK acknowledges after it returns), {@code apply}
-     * every configuration.
+     * socket's thread, in order; the SDK acknowledges after it returns; null when the
+     * builder has a listener of its own, such as an asynchronous one), {@code apply} every
+     * configuration.
      */
     public static SystemContainer start(String name, LocalApiClient.Builder builder, Consumer<IoMessage> onMessage,
                                         Consumer<JsonNode> apply) {
