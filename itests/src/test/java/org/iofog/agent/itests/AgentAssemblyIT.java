@@ -67,7 +67,7 @@ public class AgentAssemblyIT extends AgentTestSupport {
         assertTrue("expected every subsystem's feature, got " + ours, ours.containsAll(List.of(
                 "iofog-agent", "iofog-api", "iofog-sdk", "iofog-deployment-file", "iofog-controller-client",
                 "iofog-container-manager", "iofog-message-router", "iofog-resource-enforcer",
-                "iofog-local-api", "iofog-admin", "iofog-upgrade")));
+                "iofog-local-api", "iofog-admin", "iofog-upgrade", "iofog-device-gateway")));
     }
 
     @Test
@@ -85,7 +85,8 @@ public class AgentAssemblyIT extends AgentTestSupport {
                 "org.iofog.agent.resources.internal.ResourceEnforcer",
                 "org.iofog.agent.localapi.internal.LocalApiServer",
                 "org.iofog.agent.admin.internal.AdminListener",
-                "org.iofog.agent.upgrade.internal.FeatureUpgrade")));
+                "org.iofog.agent.upgrade.internal.FeatureUpgrade",
+                "org.iofog.agent.devices.internal.DeviceGateway")));
         for (Bundle b : ourBundles()) {
             assertEquals(b.getSymbolicName() + " state", Bundle.ACTIVE, b.getState());
         }
@@ -100,6 +101,13 @@ public class AgentAssemblyIT extends AgentTestSupport {
         assertTrue(status, status.contains("message-router            : RUNNING"));
         assertTrue(status, status.contains("container-manager         : RUNNING"));
         assertTrue(status, status.contains("deployment-file           : RUNNING"));
+        await("the device gateway's MQTT endpoint", 30, () -> {
+            try {
+                return console("iofog:status").contains("device-gateway            : RUNNING");
+            } catch (Exception e) {
+                return false;
+            }
+        });
 
         String version = console("iofog:version");
         assertTrue(version, version.contains("ioFog Agent " + System.getProperty("iofog.agent.version")));

@@ -70,6 +70,16 @@ public final class AgentMetrics {
                         s.state() == state ? 1 : 0);
             }
         }
+        // Every numeric figure of every subsystem's status (the device gateway's devices,
+        // calls in flight and NAKs by reason among them), so none needs a family of its own.
+        out.help("iofog_subsystem_figure", "gauge", "Each subsystem's numeric status figures, by name (counts only grow)");
+        for (SubsystemStatus s : report.subsystems()) {
+            s.figures().forEach((figure, v) -> {
+                if (v instanceof Number n) {
+                    out.sample("iofog_subsystem_figure", Map.of("subsystem", s.subsystem(), "figure", figure), n.doubleValue());
+                }
+            });
+        }
         router(out);
         microservices(out);
         resources(out);

@@ -43,6 +43,25 @@ public interface MessageRouter {
     IoMessage relay(String relay, IoMessage message) throws RouterException;
 
     /**
+     * The receiver id of the agent's device gateway: a microservice that lists it in its
+     * routes talks with the node's devices, and the gateway may in turn send to exactly
+     * those microservices (the router gives it the reverse routes).
+     *
+     * @since 1.2
+     */
+    String DEVICE_GATEWAY = "device-gateway";
+
+    /**
+     * Publishes to one receiver only, which must be among {@code publisher}'s routes (and
+     * accept the message's type); otherwise the message is archived and counted as not
+     * routed. For agent-internal publishers that address one microservice, such as the
+     * device gateway calling the microservice that serves an activity.
+     *
+     * @since 1.2
+     */
+    IoMessage publishTo(String publisher, String receiver, IoMessage message) throws RouterException;
+
+    /**
      * Switches a receiver to push delivery: up to {@code window} messages are handed to
      * {@code sink} before the first is acknowledged. What was not acknowledged when the
      * subscription closes is delivered again to the next one (or by {@link #next}).

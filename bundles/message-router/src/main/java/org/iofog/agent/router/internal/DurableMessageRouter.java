@@ -110,7 +110,7 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
             LOG.info("Message store reopened with new settings ({})", storeDirectory(next));
         } else {
             store.updateBudgets(diskLimitBytes(next), next.maxBacklog());
-            applyRouting(store, routing(desired, store.routing(), next));
+            applyRouting(store, routing(desired, store.routing(), next.accepts()));
         }
     }
 
@@ -128,7 +128,7 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
         MessageStore.Options options = new MessageStore.Options(Math.max(1, c.segmentMegabytes()) << 20,
                 diskLimitBytes(c), c.maxBacklog(), c.fsync());
         MessageStore s = new MessageStore(storeDirectory(c), options);
-        applyRouting(s, routing(desired, s.routing(), c));
+        applyRouting(s, routing(desired, s.routing(), c.accepts()));
         return s;
     }
 
@@ -146,26 +146,34 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
 
     private void applyDesiredState(DesiredState state) {
         desired = state;
-        applyRouting(store, routing(state, store.routing(), config));
+        applyRouting(store, routing(state, store.routing(), config.accepts()));
     }
 
     /**
      * The routes of the desired state (or, before any source gave one, the routes the store
      * saved) and the types receivers accept, as one snapshot.
      */
-    static Routing routing(DesiredState state, Routing saved, MessageRouterConfig c) {
+    static Routing routing(DesiredState state, Routing saved, String[] acceptDeclarations) {
         Map<String, Set<String>> receivers = new HashMap<>();
         if (state == null) {
             receivers.putAll(saved.receiversByPublisher());
         } else {
+            Set<String> talkingWithDevices = new java.util.TreeSet<>();
             for (Microservice m : state.microservices()) {
                 if (!m.delete()) {
                     receivers.put(m.uuid(), Set.copyOf(m.routes()));
+                    if (m.routes().contains(DEVICE_GATEWAY)) {
+                        talkingWithDevices.add(m.uuid());
+                    }
                 }
+            }
+            // The device gateway answers and calls exactly the microservices that route to it.
+            if (!talkingWithDevices.isEmpty()) {
+                receivers.put(DEVICE_GATEWAY, Set.copyOf(talkingWithDevices));
             }
         }
         Map<String, List<Routing.TypePattern>> accepts = new HashMap<>();
-        for (String entry : c.accepts()) {
+        for (String entry : acceptDeclarations) {
             if (entry.isBlank()) {
                 continue; // "accepts =" in the .cfg file: no declarations
             }
@@ -201,6 +209,11 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
     @Override
     public IoMessage publish(String publisher, IoMessage message) throws RouterException {
         return store.publish(publisher, message);
+    }
+
+    @Override
+    public IoMessage publishTo(String publisher, String receiver, IoMessage message) throws RouterException {
+        return store.publishTo(publisher, receiver, message);
     }
 
     @Override

@@ -221,17 +221,22 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
 
     @Override
     public IoMessage publish(String publisher, IoMessage message) throws RouterException {
-        return accept(publisher, publisher, message);
+        return accept(publisher, publisher, message, null);
+    }
+
+    /** To {@code receiver} alone, when {@code publisher}'s routes name it. */
+    public IoMessage publishTo(String publisher, String receiver, IoMessage message) throws RouterException {
+        return accept(publisher, publisher, message, receiver);
     }
 
     @Override
     public IoMessage relay(IoMessage message) throws RouterException {
-        return accept(message.publisher(), message.publisher(), message);
+        return accept(message.publisher(), message.publisher(), message, null);
     }
 
     @Override
     public IoMessage relay(String relay, IoMessage message) throws RouterException {
-        return accept(message.publisher().isEmpty() ? relay : message.publisher(), relay, message);
+        return accept(message.publisher().isEmpty() ? relay : message.publisher(), relay, message, null);
     }
 
     /**
@@ -253,7 +258,8 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
 
     /** @param routedAs whose routes the message follows: the publisher's, or the relay's that brought it in */
-    private IoMessage accept(String publisher, String routedAs, IoMessage message) throws RouterException {
+    /** @param onlyTo null: every receiver of the routes; else that one receiver, if the routes name it */
+    private IoMessage accept(String publisher, String routedAs, IoMessage message, String onlyTo) throws RouterException {
         IoMessage stamped;
         long ticket = 0;
         synchronized (publishLock) {
@@ -271,11 +277,13 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             try {
                 Routing r = routing;
                 List<String> receivers = new ArrayList<>(4);
-                if (r.receiversOf(routedAs).isEmpty()) {
+                Set<String> routed = onlyTo == null ? r.receiversOf(routedAs)
+                        : r.routed(routedAs, onlyTo) ? Set.of(onlyTo) : Set.of();
+                if (routed.isEmpty()) {
                     // Kept in the archive, delivered to nobody: the publisher has no route (yet).
                     count(dropped, "noRoute");
                 }
-                for (String receiver : r.receiversOf(routedAs)) {
+                for (String receiver : routed) {
                     if (r.accepts(receiver, stamped.infoType(), stamped.infoFormat())) {
                         receivers.add(receiver);
                     } else {

@@ -105,6 +105,22 @@ class MessageStoreTest {
     }
 
     @Test
+    void aMessageToOneReceiverReachesOnlyItAndOnlyWhenRouted() throws Exception {
+        open().updateRouting(routes(Map.of("device-gateway", Set.of("b", "c"))));
+        List<IoMessage> b = ackingSubscriber(store, "b");
+        List<IoMessage> c = ackingSubscriber(store, "c");
+        List<IoMessage> d = ackingSubscriber(store, "d");
+
+        IoMessage receipt = store.publishTo("device-gateway", "c", text("for c"));
+        store.publishTo("device-gateway", "d", text("d is not routed"));
+
+        assertThat(c).extracting(IoMessage::id).containsExactly(receipt.id());
+        assertThat(b).isEmpty();
+        assertThat(d).isEmpty();
+        assertThat(store.statistics().dropped()).containsEntry("noRoute", 1L);
+    }
+
+    @Test
     void aMessageReachesOnlyTheReceiversItsRoutesName() throws Exception {
         open().updateRouting(routes(Map.of("a", Set.of("b", "c"))));
         List<IoMessage> b = ackingSubscriber(store, "b");

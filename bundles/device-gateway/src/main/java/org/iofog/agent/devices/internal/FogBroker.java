@@ -1,0 +1,467 @@
+package org.iofog.agent.devices.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongSupplier;
+import org.iofog.sdk.message.IoMessage;
+
+/**
+ * The fog broker's side of the device protocol (docs/device-gateway.md): registrations,
+ * device calls of activities (C to J) carried out by microservices through ioMessages,
+ * results, leases, duplicates, kills and discovery. Transport-free: devices' payloads come
+ * in through {@link #fromDevice}, what goes to devices leaves through {@link Devices}, what
+ * goes to microservices through {@link Microservices}; time is a supplier, so tests drive
+ * it. Device state is soft (memory only, by design): a new {@code broker_serial} at every
+ * start tells devices to register again. All methods are called under the object's lock.
+ */
+final class FogBroker {
+
+    static final String ADMIN_REQUEST = "/admin/request/all";
+    static final String ADMIN_ANNOUNCE = "/admin/announce/all";
+    static final String FUNC_REQUEST = "/level/func/request";
+    static final String FUNC_REPLY = "/level/func/reply/";
+    static final String REXEC_TYPE = "jam/rexec";
+    static final String RESULT_TYPE = "jam/result";
+    static final String KILL_TYPE = "jam/kill";
+
+    interface Devices {
+        void publish(String topic, DeviceMessage message);
+    }
+
+    interface Microservices {
+        /** Sends to the one microservice; throws when it cannot be made durable (no router). */
+        void send(String microservice, IoMessage message) throws Exception;
+    }
+
+    /**
+     * @param announceMillis how long after a start REBOOT BROKER is repeated
+     * @param announceIntervalMillis how often within that period
+     * @param resultTtlMillis how long a finished call's result is kept
+     * @param maxResults how many calls are remembered at most (the oldest go first)
+     * @param maxRunMillis a call without a result after this long completes with error TIMEOUT
+     * @param deviceSilenceMillis a device silent this long departs; 0: only its connection ending does
+     * @param fogs the fogs discovery answers with, as {@code name=address}
+     */
+    record Settings(long announceMillis, long announceIntervalMillis, long resultTtlMillis, int maxResults,
+                    long maxRunMillis, long deviceSilenceMillis, long defaultLeaseMillis, List<String> fogs,
+                    DeviceMessage.Encoding broadcastEncoding, Map<String, Object> node) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private enum CallState { RUNNING, SUCCEEDED, FAILED }
+
+    private static final class Device {
+        final String id;
+        final String serial;
+        final String app;
+        final String client;
+        long lastHeardMillis;
+
+        Device(String id, String serial, String app, String client, long now) {
+            this.id = id;
+            this.serial = serial;
+            this.app = app;
+            this.client = client;
+            this.lastHeardMillis = now;
+        }
+    }
+
+    private static final class Call {
+        final String device;
+        final String actid;
+        final Activity activity;
+        final boolean synchronous;
+        final DeviceMessage.Encoding encoding;
+        final long startedMillis;
+        CallState state = CallState.RUNNING;
+        Object value;
+        long endedMillis;
+
+        Call(String device, String actid, Activity activity, boolean synchronous, DeviceMessage.Encoding encoding, long now) {
+            this.device = device;
+            this.actid = actid;
+            this.activity = activity;
+            this.synchronous = synchronous;
+            this.encoding = encoding;
+            this.startedMillis = now;
+        }
+    }
+
+    private final Settings settings;
+    private final Devices devices;
+    private final Microservices microservices;
+    private final LongSupplier clock;
+    private final Conditions conditions = new Conditions();
+    private final String brokerSerial = HexFormat.of().formatHex(RANDOM.generateSeed(6));
+    private final long startedMillis;
+    private long lastAnnounceMillis = Long.MIN_VALUE;
+    private Map<String, Activity> activities = Map.of();
+    private final Map<String, Device> byId = new HashMap<>();
+    private final Map<String, Device> bySerial = new HashMap<>();
+    /** Calls by device and actid, oldest first. */
+    private final LinkedHashMap<String, Call> calls = new LinkedHashMap<>();
+    private final Map<String, Long> counters = new TreeMap<>();
+
+    FogBroker(Settings settings, Devices devices, Microservices microservices, LongSupplier clock) {
+        this.settings = settings;
+        this.devices = devices;
+        this.microservices = microservices;
+        this.clock = clock;
+        this.startedMillis = clock.getAsLong();
+    }
+
+    String brokerSerial() {
+        return brokerSerial;
+    }
+
+    synchronized void activities(Map<String, Activity> next) {
+        activities = Map.copyOf(next);
+    }
+
+    // ---- from devices ----
+
+    /** One MQTT publish of a device client on a topic the gateway serves. */
+    synchronized void fromDevice(String client, String topic, byte[] payload) {
+        DeviceMessage m;
+        try {
+            m = DeviceMessageCodec.decode(payload);
+        } catch (DeviceMessageCodec.MalformedMessageException e) {
+            count("ignored.malformed");
+            return;
+        }
+        switch (topic) {
+            case ADMIN_REQUEST -> {
+                switch (m.cmd()) {
+                    case "REGISTER" -> register(client, m);
+                    case "DISCOVER" -> discover(m);
+                    default -> count("ignored.unknownCommand");
+                }
+            }
+            case FUNC_REQUEST -> {
+                Device d = byId.get(m.actarg());
+                if (d != null) {
+                    d.lastHeardMillis = clock.getAsLong();
+                }
+                switch (m.cmd()) {
+                    case "REXEC-SYN" -> execute(m, true);
+                    case "REXEC-ASY" -> execute(m, false);
+                    case "REXEC-RES" -> result(m);
+                    case "RKILL" -> kill(m);
+                    default -> count("ignored.unknownCommand");
+                }
+            }
+            default -> count("ignored.otherTopic");
+        }
+    }
+
+    /** A device client's connection ended (its last will is due): its devices depart. */
+    synchronized void clientGone(String client) {
+        List<String> gone = new ArrayList<>();
+        byId.values().forEach(d -> {
+            if (d.client.equals(client)) {
+                gone.add(d.id);
+            }
+        });
+        gone.forEach(this::depart);
+    }
+
+    private void depart(String deviceId) {
+        Device d = byId.remove(deviceId);
+        if (d == null) {
+            return;
+        }
+        bySerial.remove(d.serial);
+        calls.values().removeIf(c -> c.device.equals(deviceId)); // its pending activities are dropped
+        count("departures");
+    }
+
+    private void register(String client, DeviceMessage m) {
+        if (!"DEVICE".equals(m.opt()) || DeviceMessage.isNone(m.actarg())) {
+            count("ignored.malformed");
+            return;
+        }
+        String serial = m.actarg();
+        long now = clock.getAsLong();
+        Device present = bySerial.get(serial);
+        if (present != null) {
+            // The serial is taken: the device picks another and tries again.
+            devices.publish(ADMIN_ANNOUNCE, reply(m, "REGISTER-ACK", "OLD", brokerSerial, present.id, serial, List.of()));
+            count("registrations.old");
+            return;
+        }
+        String id;
+        do {
+            id = HexFormat.of().formatHex(RANDOM.generateSeed(6));
+        } while (byId.containsKey(id));
+        Device d = new Device(id, serial, m.actname(), client, now);
+        byId.put(id, d);
+        bySerial.put(serial, d);
+        devices.publish(ADMIN_ANNOUNCE, reply(m, "REGISTER-ACK", "NEW", brokerSerial, id, serial, List.of(now)));
+        count("registrations.new");
+    }
+
+    private void discover(DeviceMessage m) {
+        // DISCOVER FOG app fog_name fog_id -> FOUND CLOUD app ALL fog_id [name=address...], never the asker.
+        List<Object> found = new ArrayList<>();
+        for (String fog : settings.fogs()) {
+            if (fog.isBlank()) {
+                continue; // "fogs =" in the .cfg file: none
+            }
+            String name = fog.contains("=") ? fog.substring(0, fog.indexOf('=')) : fog;
+            if (!name.equals(m.actid()) && !name.equals(m.actarg())) {
+                found.add(fog);
+            }
+        }
+        devices.publish(ADMIN_ANNOUNCE, reply(m, "FOUND", "CLOUD", m.actname(), "ALL", m.actarg(), found));
+        count("discoveries");
+    }
+
+    private void execute(DeviceMessage m, boolean synchronous) {
+        String deviceId = m.actarg();
+        String mode = synchronous ? "-" : "ASY";
+        Device device = byId.get(deviceId);
+        if (device == null) {
+            nak(m, mode, "NOT-REGISTERED");
+            return;
+        }
+        String key = deviceId + "\n" + m.actid();
+        Call earlier = calls.get(key);
+        if (earlier != null) {
+            // The same actid again (a lost ACK): acknowledged again, never run twice.
+            count("duplicates");
+            ack(m, mode, leaseLeft(earlier));
+            return;
+        }
+        Activity activity = activities.get(m.actname());
+        if (activity == null) {
+            nak(m, mode, "NOT-FOUND");
+            return;
+        }
+        if (!activity.accepts(m.args())) {
+            nak(m, mode, "ILLEGAL-PARAMS");
+            return;
+        }
+        Conditions.Outcome condition = conditions.evaluate(m.opt().equals("ASY") || m.opt().equals("SYN") ? "-" : m.opt(), settings.node(),
+                Map.of("id", device.id, "app", device.app, "serial", device.serial));
+        if (condition != Conditions.Outcome.TRUE) {
+            nak(m, mode, condition == Conditions.Outcome.FALSE ? "CONDITION-FALSE" : "ILLEGAL-PARAMS");
+            return;
+        }
+        long now = clock.getAsLong();
+        Call call = new Call(deviceId, m.actid(), activity, synchronous, m.encoding(), now);
+        // Known before it is sent: the answer can come back on this very thread (the router
+        // delivers in the publisher's thread when the microservice answers at once).
+        calls.put(key, call);
+        try {
+            microservices.send(activity.microservice(), rexec(call, device, m.args()));
+        } catch (Exception e) {
+            calls.remove(key);
+            nak(m, mode, "UNAVAILABLE");
+            return;
+        }
+        evictBeyondLimit();
+        ack(m, mode, activity.leaseMillis());
+        count(synchronous ? "calls.sync" : "calls.async");
+    }
+
+    private long leaseLeft(Call c) {
+        return c.state == CallState.RUNNING
+                ? Math.max(0, c.startedMillis + c.activity.leaseMillis() - clock.getAsLong()) : 0;
+    }
+
+    private void result(DeviceMessage m) {
+        if (!"GET".equals(m.opt())) {
+            count("ignored.unknownCommand");
+            return;
+        }
+        String deviceId = m.actarg();
+        Call c = calls.get(deviceId + "\n" + m.actid());
+        String topic = FUNC_REPLY + deviceId;
+        if (c == null || !c.synchronous) {
+            devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-ERR", List.of("NOT-FOUND")));
+            return;
+        }
+        expire(c, clock.getAsLong());
+        switch (c.state) {
+            case RUNNING -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "LEASE-EXT",
+                    List.of(c.activity.leaseMillis())));
+            case SUCCEEDED -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-SUC",
+                    java.util.Collections.singletonList(c.value)));
+            case FAILED -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-ERR",
+                    java.util.Collections.singletonList(c.value)));
+        }
+    }
+
+    private void kill(DeviceMessage m) {
+        String deviceId = m.actarg();
+        Call c = calls.get(deviceId + "\n" + m.actid());
+        boolean running = c != null && c.state == CallState.RUNNING;
+        if (running) {
+            end(c, CallState.FAILED, "KILLED");
+            try {
+                microservices.send(c.activity.microservice(), control(KILL_TYPE, c, byId.get(deviceId)));
+            } catch (Exception e) {
+                // The microservice is not told; the call is over for the device all the same.
+            }
+        }
+        devices.publish(FUNC_REPLY + deviceId, reply(m, running ? "RKILL-ACK" : "RKILL-IGN", "DEVICE", m.actname(), m.actid(),
+                deviceId, List.of()));
+    }
+
+    private void ack(DeviceMessage m, String mode, long lease) {
+        devices.publish(FUNC_REPLY + m.actarg(), reply(m, "REXEC-ACK", mode, "ACTIVITY", m.actid(), m.actarg(), List.of(lease)));
+    }
+
+    private void nak(DeviceMessage m, String mode, String code) {
+        count("naks." + code);
+        devices.publish(FUNC_REPLY + m.actarg(), reply(m, "REXEC-NAK", mode, "ACTIVITY", m.actid(), m.actarg(), List.of(code)));
+    }
+
+    /** An answer in the encoding of the request. */
+    private static DeviceMessage reply(DeviceMessage request, String cmd, String opt, String actname, String actid,
+                                       String actarg, List<Object> args) {
+        return DeviceMessage.of(cmd, opt, actname, actid, actarg, args, request.encoding());
+    }
+
+    // ---- from microservices ----
+
+    /**
+     * A message routed to the gateway. {@code jam/result} answers a call: contextdata
+     * {@code {"actid","device"}}, contentdata {@code {"value":...}} or {@code {"error":"..."}};
+     * only the microservice that serves the call's activity may answer it.
+     */
+    synchronized void fromMicroservice(IoMessage message) {
+        if (!RESULT_TYPE.equals(message.infoType())) {
+            count("ignored.microserviceMessage");
+            return;
+        }
+        JsonNode context;
+        JsonNode content;
+        try {
+            context = JSON.readTree(message.contextData());
+            content = JSON.readTree(message.contentData());
+        } catch (Exception e) {
+            count("ignored.malformedResult");
+            return;
+        }
+        if (context == null || content == null) {
+            count("ignored.malformedResult");
+            return;
+        }
+        Call c = calls.get(context.path("device").asText() + "\n" + context.path("actid").asText());
+        if (c == null || c.state != CallState.RUNNING || !c.activity.microservice().equals(message.publisher())) {
+            count("ignored.unexpectedResult");
+            return;
+        }
+        if (!c.synchronous) {
+            calls.remove(c.device + "\n" + c.actid); // no result is kept for an asynchronous call
+            return;
+        }
+        if (content.has("error")) {
+            end(c, CallState.FAILED, content.get("error").asText());
+        } else {
+            end(c, CallState.SUCCEEDED, JSON.convertValue(content.get("value"), Object.class));
+        }
+        count("results");
+    }
+
+    private void end(Call c, CallState state, Object value) {
+        c.state = state;
+        c.value = value;
+        c.endedMillis = clock.getAsLong();
+    }
+
+    private void expire(Call c, long now) {
+        if (c.state == CallState.RUNNING && now - c.startedMillis > settings.maxRunMillis()) {
+            end(c, CallState.FAILED, "TIMEOUT");
+            count("timeouts");
+        }
+    }
+
+    private IoMessage rexec(Call c, Device device, List<Object> args) {
+        ArrayNode content = JSON.createArrayNode();
+        for (Object a : args) {
+            content.add(JSON.valueToTree(a)); // bytes become base64 text
+        }
+        return control(REXEC_TYPE, c, device).toBuilder().contentData(content.toString().getBytes(StandardCharsets.UTF_8))
+                .build();
+    }
+
+    private IoMessage control(String type, Call c, Device device) {
+        ObjectNode context = JSON.createObjectNode();
+        context.put("actid", c.actid);
+        context.put("device", c.device);
+        context.put("activity", c.activity.name());
+        context.put("app", device == null ? "" : device.app);
+        context.put("mode", c.synchronous ? "sync" : "async");
+        return IoMessage.builder().infoType(type).infoFormat("json")
+                .contextData(context.toString().getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    // ---- time ----
+
+    /** Announcements after a start, results and devices that expire; called about once a second. */
+    synchronized void tick() {
+        long now = clock.getAsLong();
+        if (now - startedMillis <= settings.announceMillis()
+                && (lastAnnounceMillis == Long.MIN_VALUE || now - lastAnnounceMillis >= settings.announceIntervalMillis())) {
+            lastAnnounceMillis = now;
+            devices.publish(ADMIN_ANNOUNCE, DeviceMessage.of("REBOOT", "BROKER", brokerSerial, "_", "_",
+                    List.of(startedMillis), settings.broadcastEncoding()));
+        }
+        for (Iterator<Call> it = calls.values().iterator(); it.hasNext(); ) {
+            Call c = it.next();
+            expire(c, now);
+            if (c.state != CallState.RUNNING && now - c.endedMillis > settings.resultTtlMillis()) {
+                it.remove();
+            }
+        }
+        if (settings.deviceSilenceMillis() > 0) {
+            List<String> silent = new ArrayList<>();
+            byId.values().forEach(d -> {
+                if (now - d.lastHeardMillis > settings.deviceSilenceMillis()) {
+                    silent.add(d.id);
+                }
+            });
+            silent.forEach(this::depart);
+        }
+    }
+
+    private void evictBeyondLimit() {
+        Iterator<Call> it = calls.values().iterator();
+        while (calls.size() > settings.maxResults() && it.hasNext()) {
+            it.next();
+            it.remove();
+            count("evicted");
+        }
+    }
+
+    private void count(String what) {
+        counters.merge(what, 1L, Long::sum);
+    }
+
+    /** For status and metrics: devices registered, calls in flight, and the counters. */
+    synchronized Map<String, Object> figures() {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("brokerSerial", brokerSerial);
+        f.put("devicesRegistered", byId.size());
+        f.put("callsInFlight", calls.values().stream().filter(c -> c.state == CallState.RUNNING).count());
+        f.put("activities", activities.size());
+        f.putAll(counters);
+        return f;
+    }
+}

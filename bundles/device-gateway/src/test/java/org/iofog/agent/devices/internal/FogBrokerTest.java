@@ -1,0 +1,308 @@
+package org.iofog.agent.devices.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.iofog.sdk.message.IoMessage;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The protocol of docs/device-gateway.md, device side and microservice side, with a clock the test drives. */
+class FogBrokerTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private record Sent(String topic, DeviceMessage message) {
+    }
+    private record Called(String microservice, IoMessage message) {
+    }
+
+    private final AtomicLong now = new AtomicLong(1_000_000);
+    private final List<Sent> toDevices = new ArrayList<>();
+    private final List<Called> toMicroservices = new ArrayList<>();
+    private boolean routerUp = true;
+    /** The microservice answers within the send, on the same thread (as the router may deliver). */
+    private boolean answerAtOnce;
+    private FogBroker broker;
+
+    @BeforeEach
+    void start() {
+        broker = newBroker();
+    }
+
+    private FogBroker newBroker() {
+        FogBroker b = new FogBroker(new FogBroker.Settings(30_000, 5_000, 300_000, 100, 60_000, 0, 1000,
+                List.of("fog-a=10.0.0.1", "", "fog-b=10.0.0.2"), DeviceMessage.Encoding.CBOR, Map.of("type", "fog", "load", 0.5)),
+                (topic, m) -> toDevices.add(new Sent(topic, m)),
+                (ms, m) -> {
+                    if (!routerUp) {
+                        throw new IllegalStateException("no router");
+                    }
+                    toMicroservices.add(new Called(ms, m));
+                    if (answerAtOnce) {
+                        broker.fromMicroservice(result(ms, new String(m.contextData(), StandardCharsets.UTF_8), "{\"value\":7}"));
+                    }
+                }, now::get);
+        b.activities(Map.of("temperature", new Activity("temperature", "thermostat", List.of("number", "string"), 500),
+                "blink", new Activity("blink", "led", List.of(), 200)));
+        return b;
+    }
+
+    private static byte[] cbor(String cmd, String opt, String actname, String actid, String actarg, Object... args) {
+        return DeviceMessageCodec.encode(DeviceMessage.of(cmd, opt, actname, actid, actarg, List.of(args), DeviceMessage.Encoding.CBOR));
+    }
+
+    private static byte[] json(String cmd, String opt, String actname, String actid, String actarg, Object... args) {
+        return DeviceMessageCodec.encode(DeviceMessage.of(cmd, opt, actname, actid, actarg, List.of(args), DeviceMessage.Encoding.JSON));
+    }
+
+    private Sent last() {
+        return toDevices.get(toDevices.size() - 1);
+    }
+
+    private String register(String client, String serial) {
+        broker.fromDevice(client, FogBroker.ADMIN_REQUEST, cbor("REGISTER", "DEVICE", "thermo-app", "_", serial));
+        Sent ack = last();
+        assertThat(ack.topic()).isEqualTo(FogBroker.ADMIN_ANNOUNCE);
+        return ack.message().actid();
+    }
+
+    @Test
+    void aNewSerialIsRegisteredOnceAndATakenOneIsOldUntilItsDeviceLeaves() {
+        String id = register("client-1", "serial-1");
+        DeviceMessage ack = last().message();
+        assertThat(ack.cmd()).isEqualTo("REGISTER-ACK");
+        assertThat(ack.opt()).isEqualTo("NEW");
+        assertThat(ack.actname()).isEqualTo(broker.brokerSerial());
+        assertThat(ack.actarg()).isEqualTo("serial-1");
+        assertThat(toDevices).hasSize(1);
+
+        broker.fromDevice("client-2", FogBroker.ADMIN_REQUEST, cbor("REGISTER", "DEVICE", "thermo-app", "_", "serial-1"));
+        assertThat(last().message().opt()).isEqualTo("OLD");
+        assertThat(last().message().actid()).isEqualTo(id);
+
+        broker.clientGone("client-1"); // its last will
+        broker.fromDevice("client-2", FogBroker.ADMIN_REQUEST, cbor("REGISTER", "DEVICE", "thermo-app", "_", "serial-1"));
+        assertThat(last().message().opt()).isEqualTo("NEW");
+        assertThat(last().message().actid()).isNotEqualTo(id);
+        assertThat(broker.figures()).containsEntry("devicesRegistered", 1).containsEntry("departures", 1L);
+    }
+
+    @Test
+    void aRestartAnnouncesANewBrokerSerialAndForgetsOldCalls() {
+        broker.tick();
+        DeviceMessage reboot = last().message();
+        assertThat(reboot.cmd()).isEqualTo("REBOOT");
+        assertThat(reboot.opt()).isEqualTo("BROKER");
+        assertThat(reboot.actname()).isEqualTo(broker.brokerSerial());
+        now.addAndGet(1_000);
+        broker.tick();
+        assertThat(toDevices).hasSize(1); // every 5 s
+        now.addAndGet(4_000);
+        broker.tick();
+        assertThat(toDevices).hasSize(2);
+        now.addAndGet(60_000);
+        broker.tick();
+        assertThat(toDevices).hasSize(2); // only for 30 s after the start
+
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "7", id, 21.5, "C"));
+        String before = broker.brokerSerial();
+        broker = newBroker();
+        broker.tick();
+        assertThat(last().message().actname()).isNotEqualTo(before);
+        String again = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "7", again));
+        assertThat(last().message().actarg()).isEqualTo("COMPLETE-ERR");
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+    }
+
+    @Test
+    void everyRefusalIsANakOnTheDevicesReplyTopic() {
+        String id = register("c", "s");
+        String reply = FogBroker.FUNC_REPLY + id;
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "1", "nobody", 1, "C"));
+        assertThat(last().topic()).isEqualTo(FogBroker.FUNC_REPLY + "nobody");
+        assertThat(last().message().args()).containsExactly("NOT-REGISTERED");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "humidity", "2", id));
+        assertThat(last()).satisfies(s -> {
+            assertThat(s.topic()).isEqualTo(reply);
+            assertThat(s.message().cmd()).isEqualTo("REXEC-NAK");
+            assertThat(s.message().actid()).isEqualTo("2");
+            assertThat(s.message().args()).containsExactly("NOT-FOUND");
+        });
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "3", id, "warm", "C"));
+        assertThat(last().message().args()).containsExactly("ILLEGAL-PARAMS");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "node.load > 4", "temperature", "4", id, 1, "C"));
+        assertThat(last().message().args()).containsExactly("CONDITION-FALSE");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "node.load >", "temperature", "5", id, 1, "C"));
+        assertThat(last().message().args()).containsExactly("ILLEGAL-PARAMS");
+        // Not an expression language for scripts: no method calls, no object creation.
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "''.getClass().forName('java.lang.Runtime') != null",
+                "temperature", "6", id, 1, "C"));
+        assertThat(last().message().args()).containsExactly("ILLEGAL-PARAMS");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-ASY", "-", "humidity", "7", id));
+        assertThat(last().message().opt()).isEqualTo("ASY");
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+        assertThat(toMicroservices).isEmpty();
+        assertThat(toDevices.stream().filter(s -> s.topic().equals(FogBroker.ADMIN_ANNOUNCE))).hasSize(1); // only the REGISTER-ACK
+        assertThat(broker.figures()).containsEntry("naks.ILLEGAL-PARAMS", 3L).containsEntry("naks.CONDITION-FALSE", 1L);
+    }
+
+    @Test
+    void aSynchronousCallIsAcknowledgedWithItsLeaseThenAnsweredByTheMicroservice() throws Exception {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST,
+                cbor("REXEC-SYN", "node.type == 'fog' && device.app == 'thermo-app'", "temperature", "42", id, 21.5, "C"));
+        DeviceMessage ack = last().message();
+        assertThat(ack.cmd()).isEqualTo("REXEC-ACK");
+        assertThat(ack.actname()).isEqualTo("ACTIVITY");
+        assertThat(ack.actid()).isEqualTo("42");
+        assertThat(ack.actarg()).isEqualTo(id);
+        assertThat(ack.args()).containsExactly(500L);
+
+        Called call = toMicroservices.get(0);
+        assertThat(call.microservice()).isEqualTo("thermostat");
+        assertThat(call.message().infoType()).isEqualTo("jam/rexec");
+        var context = JSON.readTree(call.message().contextData());
+        assertThat(context.get("actid").asText()).isEqualTo("42");
+        assertThat(context.get("device").asText()).isEqualTo(id);
+        assertThat(JSON.readTree(call.message().contentData()).toString()).isEqualTo("[21.5,\"C\"]");
+
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "42", id));
+        assertThat(last().message().actarg()).isEqualTo("LEASE-EXT");
+        assertThat(broker.figures()).containsEntry("callsInFlight", 1L);
+
+        // Only the microservice that serves the activity may answer it.
+        broker.fromMicroservice(result("led", context.toString(), "{\"value\":1}"));
+        broker.fromMicroservice(result("thermostat", context.toString(), "{\"value\":{\"celsius\":21.5}}"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "42", id));
+        DeviceMessage put = last().message();
+        assertThat(put.cmd()).isEqualTo("REXEC-RES");
+        assertThat(put.opt()).isEqualTo("PUT");
+        assertThat(put.actid()).isEqualTo("42");
+        assertThat(put.actarg()).isEqualTo("COMPLETE-SUC");
+        assertThat(put.args()).containsExactly(Map.of("celsius", 21.5));
+        assertThat(broker.figures()).containsEntry("ignored.unexpectedResult", 1L);
+
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "unknown", id));
+        assertThat(last().message().actarg()).isEqualTo("COMPLETE-ERR");
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+    }
+
+    private static IoMessage result(String publisher, String context, String content) {
+        return IoMessage.builder().publisher(publisher).infoType("jam/result").infoFormat("json")
+                .contextData(context.getBytes(StandardCharsets.UTF_8)).contentData(content.getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    @Test
+    void aResultThatComesBackWithinTheCallIsKept() {
+        String id = register("c", "s");
+        answerAtOnce = true;
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "r1", id, 1, "C"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "r1", id));
+        assertThat(last().message().actarg()).isEqualTo("COMPLETE-SUC");
+        assertThat(last().message().args()).containsExactly(7);
+    }
+
+    @Test
+    void theSameActidTwiceRunsOnceAndAnErrorIsCompleteErr() throws Exception {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, json("REXEC-SYN", "-", "temperature", "9", id, 1, "C"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, json("REXEC-SYN", "-", "temperature", "9", id, 1, "C"));
+        assertThat(toMicroservices).hasSize(1);
+        assertThat(last().message().cmd()).isEqualTo("REXEC-ACK");
+        assertThat(last().message().encoding()).isEqualTo(DeviceMessage.Encoding.JSON); // answered as asked
+        broker.fromMicroservice(result("thermostat", JSON.readTree(toMicroservices.get(0).message().contextData()).toString(),
+                "{\"error\":\"sensor unplugged\"}"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, json("REXEC-RES", "GET", "temperature", "9", id));
+        assertThat(last().message().actarg()).isEqualTo("COMPLETE-ERR");
+        assertThat(last().message().args()).containsExactly("sensor unplugged");
+    }
+
+    @Test
+    void anAsynchronousCallIsAcknowledgedAndKeepsNoResult() throws Exception {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-ASY", "-", "blink", "b1", id));
+        assertThat(last().message().cmd()).isEqualTo("REXEC-ACK");
+        assertThat(last().message().opt()).isEqualTo("ASY");
+        assertThat(JSON.readTree(toMicroservices.get(0).message().contextData()).get("mode").asText()).isEqualTo("async");
+        broker.fromMicroservice(result("led", JSON.readTree(toMicroservices.get(0).message().contextData()).toString(), "{\"value\":1}"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "blink", "b1", id));
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+    }
+
+    @Test
+    void killingARunningCallIsAcknowledgedAndAFinishedOneIgnored() throws Exception {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "k1", id, 1, "C"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("RKILL", "DEVICE", "temperature", "k1", id));
+        assertThat(last().message().cmd()).isEqualTo("RKILL-ACK");
+        assertThat(toMicroservices.get(1).message().infoType()).isEqualTo("jam/kill");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("RKILL", "DEVICE", "temperature", "k1", id));
+        assertThat(last().message().cmd()).isEqualTo("RKILL-IGN");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "k1", id));
+        assertThat(last().message().args()).containsExactly("KILLED");
+    }
+
+    @Test
+    void aCallWithoutAResultTimesOutAndResultsAreEvicted() {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "t1", id, 1, "C"));
+        now.addAndGet(61_000);
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "t1", id));
+        assertThat(last().message().args()).containsExactly("TIMEOUT");
+        now.addAndGet(301_000);
+        broker.tick();
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-RES", "GET", "temperature", "t1", id));
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+    }
+
+    @Test
+    void withoutARouterACallIsRefusedNotLost() {
+        String id = register("c", "s");
+        routerUp = false;
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "u1", id, 1, "C"));
+        assertThat(last().message().cmd()).isEqualTo("REXEC-NAK");
+        assertThat(last().message().args()).containsExactly("UNAVAILABLE");
+        routerUp = true;
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "u1", id, 1, "C"));
+        assertThat(last().message().cmd()).isEqualTo("REXEC-ACK"); // the same actid may be tried again
+    }
+
+    @Test
+    void discoveryNeverListsTheAsker() {
+        broker.fromDevice("fog-client", FogBroker.ADMIN_REQUEST, cbor("DISCOVER", "FOG", "thermo-app", "fog-a", "id-a"));
+        DeviceMessage found = last().message();
+        assertThat(found.cmd()).isEqualTo("FOUND");
+        assertThat(found.opt()).isEqualTo("CLOUD");
+        assertThat(found.actarg()).isEqualTo("id-a");
+        assertThat(found.args()).containsExactly("fog-b=10.0.0.2");
+    }
+
+    @Test
+    void malformedPayloadsAreIgnoredAndCounted() {
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST, new byte[] {(byte) 0xff, 0x00, 0x13});
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST, "{not json".getBytes(StandardCharsets.UTF_8));
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST, "{\"opt\":\"DEVICE\"}".getBytes(StandardCharsets.UTF_8));
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST, "[1,2]".getBytes(StandardCharsets.UTF_8));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, "{\"cmd\":\"REXEC-SYN\",\"args\":5}".getBytes(StandardCharsets.UTF_8));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, "{\"cmd\":\"REXEC-SYN\",\"actid\":{\"a\":1}}".getBytes(StandardCharsets.UTF_8));
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST, new byte[0]);
+        assertThat(toDevices).isEmpty();
+        assertThat(broker.figures()).containsEntry("ignored.malformed", 7L);
+    }
+
+    @Test
+    void unknownKeysAreIgnoredAndNumericIdsRead() {
+        broker.fromDevice("c", FogBroker.ADMIN_REQUEST,
+                "{\"cmd\":\"REGISTER\",\"opt\":\"DEVICE\",\"actname\":\"app\",\"actid\":\"_\",\"actarg\":12345,\"extra\":[1]}"
+                        .getBytes(StandardCharsets.UTF_8));
+        assertThat(last().message().opt()).isEqualTo("NEW");
+        assertThat(last().message().actarg()).isEqualTo("12345");
+    }
+}

@@ -1,0 +1,144 @@
+package org.iofog.sdk.devices;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import org.iofog.sdk.message.IoMessage;
+
+/**
+ * The activities a microservice serves for devices. The agent's device gateway turns a
+ * device's call into a {@code jam/rexec} ioMessage to the microservice that serves the
+ * activity; this class runs the activity (off the socket thread) and publishes its
+ * {@code jam/result}. Declare the activities in the microservice's config and route the
+ * microservice to {@code device-gateway}:
+ * <pre>{@code
+ * config: {"activities":[{"name":"temperature","signature":["string"],"lease":500}]}
+ *
+ * DeviceActivities devices = new DeviceActivities()
+ *         .serve("temperature", args -> thermometer.read((String) args.get(0)));
+ * LocalApiClient iofog = LocalApiClient.builder()
+ *         .onMessage(m -> { if (!devices.handle(m)) { ...other messages... } })
+ *         .build();
+ * devices.answerWith(iofog::publish);
+ * iofog.start();
+ * }</pre>
+ * Arguments arrive as JSON values (strings, numbers, booleans; bytes as base64 text). A
+ * result is any value Jackson writes; an exception becomes the call's error. A device's
+ * kill interrupts the activity's thread.
+ */
+public final class DeviceActivities implements AutoCloseable {
+
+    /** A device's call, as the gateway sends it. */
+    public static final String CALL = "jam/rexec";
+    /** The answer to a call. */
+    public static final String RESULT = "jam/result";
+    /** A device stopped its call. */
+    public static final String KILL = "jam/kill";
+
+    /** The code of one activity. */
+    @FunctionalInterface
+    public interface Activity {
+        Object run(List<Object> args) throws Exception;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final System.Logger LOG = System.getLogger(DeviceActivities.class.getName());
+
+    private final Map<String, Activity> activities = new ConcurrentHashMap<>();
+    private final Map<String, Future<?>> running = new ConcurrentHashMap<>();
+    private final ExecutorService executor = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "iofog-device-activity");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile Consumer<IoMessage> publish;
+
+    /** Serves {@code name} with {@code activity}; returns this, to chain. */
+    public DeviceActivities serve(String name, Activity activity) {
+        activities.put(name, activity);
+        return this;
+    }
+
+    /** How results are published: usually {@code client::publish}. */
+    public void answerWith(Consumer<IoMessage> publish) {
+        this.publish = publish;
+    }
+
+    /** Takes a device call or kill; false for any other message (the caller's own). */
+    public boolean handle(IoMessage message) {
+        if (KILL.equals(message.infoType())) {
+            Future<?> f = running.remove(key(message));
+            if (f != null) {
+                f.cancel(true);
+            }
+            return true;
+        }
+        if (!CALL.equals(message.infoType())) {
+            return false;
+        }
+        JsonNode context;
+        List<Object> args = new ArrayList<>();
+        try {
+            context = JSON.readTree(message.contextData());
+            for (JsonNode a : JSON.readTree(message.contentData())) {
+                args.add(JSON.convertValue(a, Object.class));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "a device call that does not read: " + e.getMessage());
+            return true;
+        }
+        String key = key(message);
+        Activity activity = activities.get(context.path("activity").asText());
+        boolean answer = !"async".equals(context.path("mode").asText());
+        // In the map before it runs: a kill that comes at once finds it, and its end removes it.
+        java.util.concurrent.FutureTask<Void> task = new java.util.concurrent.FutureTask<>(() -> {
+            ObjectNode outcome = JSON.createObjectNode();
+            try {
+                if (activity == null) {
+                    outcome.put("error", "NOT-FOUND");
+                } else {
+                    outcome.set("value", JSON.valueToTree(activity.run(args)));
+                }
+            } catch (InterruptedException e) {
+                outcome.put("error", "KILLED");
+            } catch (Exception e) {
+                outcome.put("error", String.valueOf(e.getMessage()));
+            } finally {
+                running.remove(key);
+            }
+            Consumer<IoMessage> p = publish;
+            if (answer && p != null) {
+                p.accept(IoMessage.builder().infoType(RESULT).infoFormat("json").contextData(message.contextData())
+                        .contentData(outcome.toString().getBytes(StandardCharsets.UTF_8)).build());
+            }
+            return null;
+        });
+        running.put(key, task);
+        executor.execute(task);
+        return true;
+    }
+
+    private static String key(IoMessage message) {
+        try {
+            JsonNode c = JSON.readTree(message.contextData());
+            return c.path("device").asText() + "\n" + c.path("actid").asText();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}
