@@ -215,6 +215,19 @@ public final class LocalApiBenchmark {
         return started;
     }
 
+    /**
+     * Stops an agent started by {@link #startKaraf}, and any JVM still running from its
+     * directory: a signal to the {@code bin/karaf} script does not always reach the JVM,
+     * and one left behind would hold the Local API's port for the next run.
+     */
+    static void stopKaraf(Process agent, Path scratch) throws Exception {
+        agent.destroy();
+        agent.waitFor(60, TimeUnit.SECONDS);
+        // [.] so that the pattern does not match this shell's own command line.
+        sh("pkill -f 'karaf[.]base=" + scratch + "' || true; for i in $(seq 1 100); do pgrep -f 'karaf[.]base=" + scratch
+                + "' >/dev/null || exit 0; sleep 0.2; done; pkill -9 -f 'karaf[.]base=" + scratch + "' || true");
+    }
+
     /** Sets {@code key = value} in a .cfg file, replacing the key's line if there is one. */
     static void setting(Path cfg, String key, String value) throws IOException {
         String text = Files.readString(cfg).replaceAll("(?m)^" + java.util.regex.Pattern.quote(key) + " *=.*\n?", "");
@@ -252,8 +265,7 @@ public final class LocalApiBenchmark {
             mosquitto.destroy();
         }
         if (agent != null) {
-            agent.destroy();
-            agent.waitFor(60, TimeUnit.SECONDS);
+            stopKaraf(agent, scratch);
         }
         if (!agentId.isEmpty()) {
             sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + agentId + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");

@@ -51,10 +51,17 @@ public final class DeviceGateway implements SubsystemHealth {
     private volatile MessageRouter router;
     private Subscription subscription;
     private MessageRouter subscribedTo;
-    private int acksBeforeSubscribed;
+    /** Counts subscriptions, so that an acknowledgement goes only to the one its message came from. */
+    private int subscriptions;
     private volatile Map<String, Activity> activities = Map.of();
     private AutoCloseable desiredSubscription;
     private final Thread ticker;
+    /** Takes results from the router's delivery, in order, to the broker (and acknowledges them). */
+    private final java.util.concurrent.ExecutorService results = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "iofog-device-gateway-results");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile boolean running = true;
 
     @Activate
@@ -86,6 +93,8 @@ public final class DeviceGateway implements SubsystemHealth {
         }
         closeDesiredSubscription();
         closeSubscription();
+        results.shutdownNow();
+        results.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     // ---- services ----
@@ -139,45 +148,50 @@ public final class DeviceGateway implements SubsystemHealth {
         }
     }
 
-    /** Results from microservices: handed to the broker, then acknowledged (positional). */
+    /**
+     * Results from microservices: handed to the broker on the gateway's own thread, then
+     * acknowledged (positionally) to the subscription they came from, never to a later one.
+     */
     private synchronized void subscribe() {
         MessageRouter r = router;
         if (r == null || (subscription != null && subscribedTo == r)) {
             return;
         }
         closeSubscription();
-        acksBeforeSubscribed = 0;
+        int generation = ++subscriptions;
         Subscription s = r.subscribe(MessageRouter.DEVICE_GATEWAY, WINDOW, new MessageSink() {
             @Override
             public void deliver(IoMessage message) {
-                FogBroker b = currentBroker();
-                if (b != null) {
-                    b.fromMicroservice(message);
-                }
-                acknowledge();
+                // Handed to our own thread: the router may call this from within a publish with
+                // its locks held, while the broker's lock holder waits to publish (a deadlock).
+                results.execute(() -> {
+                    FogBroker b = currentBroker();
+                    if (b != null) {
+                        b.fromMicroservice(message);
+                    }
+                    acknowledge(generation);
+                });
             }
 
             @Override
             public void closed() {
                 synchronized (DeviceGateway.this) {
-                    subscription = null;
-                    subscribedTo = null;
+                    if (subscriptions == generation) {
+                        subscription = null;
+                        subscribedTo = null;
+                    }
                 }
                 // The ticker subscribes again to whichever router is bound.
             }
         });
         subscription = s;
         subscribedTo = r;
-        for (; acksBeforeSubscribed > 0; acksBeforeSubscribed--) {
-            s.ack();
-        }
     }
 
-    private synchronized void acknowledge() {
-        if (subscription != null) {
+    /** Waits, on this monitor, for a subscribe() in progress: a backlog is delivered from within it. */
+    private synchronized void acknowledge(int generation) {
+        if (generation == subscriptions && subscription != null) {
             subscription.ack();
-        } else {
-            acksBeforeSubscribed++; // delivered from within subscribe(), before it returned
         }
     }
 
