@@ -4,6 +4,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.iofog.agent.api.desired.DesiredState;
 import org.iofog.agent.api.desired.DesiredStateSource;
 import org.iofog.agent.api.messaging.MessageRouter;
@@ -46,7 +49,8 @@ public final class DeviceGateway implements SubsystemHealth {
     private DeviceGatewayConfig config;
     private FogBroker broker;
     private MqttEndpoint endpoint;
-    private String failure = "";
+    /** Why the endpoint is not running ("" while it runs); it starts on the ticker's thread, off the boot path. */
+    private String failure = "starting";
     private long nextStartAttemptMillis;
     private volatile MessageRouter router;
     private Subscription subscription;
@@ -57,7 +61,7 @@ public final class DeviceGateway implements SubsystemHealth {
     private AutoCloseable desiredSubscription;
     private final Thread ticker;
     /** Takes results from the router's delivery, in order, to the broker (and acknowledges them). */
-    private final java.util.concurrent.ExecutorService results = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    private final ExecutorService results = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "iofog-device-gateway-results");
         t.setDaemon(true);
         return t;
@@ -67,8 +71,6 @@ public final class DeviceGateway implements SubsystemHealth {
     @Activate
     public DeviceGateway(DeviceGatewayConfig config) {
         this.config = config;
-        // The endpoint starts on the ticker's thread: Netty's start-up stays off the agent's boot path.
-        this.failure = "starting";
         ticker = new Thread(this::tick, "iofog-device-gateway-ticker");
         ticker.setDaemon(true);
         ticker.start();
@@ -94,7 +96,7 @@ public final class DeviceGateway implements SubsystemHealth {
         closeDesiredSubscription();
         closeSubscription();
         results.shutdownNow();
-        results.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        results.awaitTermination(2, TimeUnit.SECONDS);
     }
 
     // ---- services ----
