@@ -44,6 +44,28 @@ public final class DeviceActivities implements AutoCloseable {
     public static final String RESULT = "jam/result";
     /** A device stopped its call. */
     public static final String KILL = "jam/kill";
+    /** This microservice asks devices to run an activity. */
+    public static final String DEVICE_CALL = "jam/call";
+    /** What the devices of such a call returned. */
+    public static final String DEVICE_CALL_RESULT = "jam/call-result";
+
+    /** Which of the devices that offer to run a call are chosen. */
+    public enum Policy {
+        /** The first {@code count} to offer; the call ends when they all answered. */
+        FIRST,
+        /** Every device that offers before the deadline; the call ends when every registered device answered. */
+        ALL,
+        /** Every device that offers; the call ends when more than half the registered devices answered. */
+        MAJORITY
+    }
+
+    /** One device's answer. */
+    public record DeviceResult(String device, Object value) {
+    }
+
+    /** What came back from the devices, and whether the deadline passed first. */
+    public record DeviceCallResult(List<DeviceResult> results, boolean timedOut) {
+    }
 
     /** The code of one activity. */
     @FunctionalInterface
@@ -62,6 +84,7 @@ public final class DeviceActivities implements AutoCloseable {
         return t;
     });
     private volatile Consumer<IoMessage> publish;
+    private final Map<String, java.util.concurrent.CompletableFuture<DeviceCallResult>> calls = new ConcurrentHashMap<>();
 
     /** Serves {@code name} with {@code activity}; returns this, to chain. */
     public DeviceActivities serve(String name, Activity activity) {
@@ -74,8 +97,47 @@ public final class DeviceActivities implements AutoCloseable {
         this.publish = publish;
     }
 
-    /** Takes a device call or kill; false for any other message (the caller's own). */
+    /**
+     * Asks the node's devices to run {@code activity} with {@code args} (this microservice
+     * must route to {@code device-gateway}); completes with what came back, at the latest
+     * at {@code deadline} (then with what arrived, {@code timedOut}). Needs
+     * {@link #answerWith} first.
+     */
+    public java.util.concurrent.CompletableFuture<DeviceCallResult> callDevices(String activity, List<?> args, Policy policy,
+                                                                               int count, java.time.Duration deadline) {
+        Consumer<IoMessage> p = publish;
+        if (p == null) {
+            throw new IllegalStateException("answerWith(...) first: calls are published through it");
+        }
+        String runId = java.util.UUID.randomUUID().toString();
+        ObjectNode context = JSON.createObjectNode().put("runid", runId).put("activity", activity)
+                .put("policy", policy.name().toLowerCase(java.util.Locale.ROOT)).put("count", count)
+                .put("deadline", deadline.toMillis());
+        java.util.concurrent.CompletableFuture<DeviceCallResult> result = new java.util.concurrent.CompletableFuture<>();
+        calls.put(runId, result);
+        p.accept(IoMessage.builder().infoType(DEVICE_CALL).infoFormat("json")
+                .contextData(context.toString().getBytes(StandardCharsets.UTF_8))
+                .contentData(JSON.valueToTree(args).toString().getBytes(StandardCharsets.UTF_8)).build());
+        return result;
+    }
+
+    /** Takes a device call or kill, or the result of {@link #callDevices}; false for any other message (the caller's own). */
     public boolean handle(IoMessage message) {
+        if (DEVICE_CALL_RESULT.equals(message.infoType())) {
+            try {
+                JsonNode content = JSON.readTree(message.contentData());
+                var f = calls.remove(JSON.readTree(message.contextData()).path("runid").asText());
+                if (f != null) {
+                    List<DeviceResult> results = new ArrayList<>();
+                    content.path("results").forEach(r -> results.add(new DeviceResult(r.path("device").asText(),
+                            JSON.convertValue(r.path("value"), Object.class))));
+                    f.complete(new DeviceCallResult(List.copyOf(results), content.path("timedOut").asBoolean()));
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "a device call's result that does not read: " + e.getMessage());
+            }
+            return true;
+        }
         if (KILL.equals(message.infoType())) {
             Future<?> f = running.remove(key(message));
             if (f != null) {

@@ -70,6 +70,25 @@ class DeviceActivitiesTest {
     }
 
     @Test
+    void callingDevicesPublishesTheCallAndCompletesWithTheirAnswers() throws Exception {
+        devices.answerWith(published::add);
+        var result = devices.callDevices("blink", List.of(3, "fast"), DeviceActivities.Policy.FIRST, 2, Duration.ofSeconds(2));
+        IoMessage call = published.get(0);
+        assertThat(call.infoType()).isEqualTo("jam/call");
+        var context = JSON.readTree(call.contextData());
+        assertThat(context.get("policy").asText()).isEqualTo("first");
+        assertThat(context.get("count").asInt()).isEqualTo(2);
+        assertThat(context.get("deadline").asLong()).isEqualTo(2000);
+        assertThat(new String(call.contentData(), StandardCharsets.UTF_8)).isEqualTo("[3,\"fast\"]");
+
+        String answer = "{\"results\":[{\"device\":\"d1\",\"value\":\"on\"}],\"timedOut\":true}";
+        assertThat(devices.handle(IoMessage.builder().infoType("jam/call-result").contextData(call.contextData())
+                .contentData(answer.getBytes(StandardCharsets.UTF_8)).build())).isTrue();
+        assertThat(result.get(1, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new DeviceActivities.DeviceCallResult(
+                List.of(new DeviceActivities.DeviceResult("d1", "on")), true));
+    }
+
+    @Test
     void aKillInterruptsTheActivity() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         devices.serve("long", args -> {

@@ -247,7 +247,7 @@ public final class DeviceGateway implements SubsystemHealth {
             r.publishTo(MessageRouter.DEVICE_GATEWAY, microservice, message);
         }, System::currentTimeMillis);
         b.activities(activities);
-        MqttEndpoint e = new MqttEndpoint(mqtt, List.of(FogBroker.ADMIN_REQUEST, FogBroker.FUNC_REQUEST),
+        MqttEndpoint e = new MqttEndpoint(mqtt, List.of(FogBroker.ADMIN_REQUEST, FogBroker.FUNC_REQUEST, FogBroker.MACHINE_ACK),
                 new MqttEndpoint.Listener() {
                     @Override
                     public void published(String client, String topic, byte[] payload) {

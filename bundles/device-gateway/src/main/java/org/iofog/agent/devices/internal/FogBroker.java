@@ -35,6 +35,10 @@ final class FogBroker {
     static final String REXEC_TYPE = "jam/rexec";
     static final String RESULT_TYPE = "jam/result";
     static final String KILL_TYPE = "jam/kill";
+    static final String MACHINE_ANNOUNCE = "/machine/func/announce";
+    static final String MACHINE_ACK = "/machine/func/ack";
+    static final String CALL_TYPE = "jam/call";
+    static final String CALL_RESULT_TYPE = "jam/call-result";
 
     interface Devices {
         void publish(String topic, DeviceMessage message);
@@ -115,6 +119,8 @@ final class FogBroker {
     /** Calls by device and actid, oldest first. */
     private final LinkedHashMap<String, Call> calls = new LinkedHashMap<>();
     private final Map<String, Long> counters = new TreeMap<>();
+    /** Calls of microservices to devices (J to C) under way, by run id. */
+    private final Map<String, Run> runs = new LinkedHashMap<>();
 
     FogBroker(Settings settings, Devices devices, Microservices microservices, LongSupplier clock) {
         this.settings = settings;
@@ -161,6 +167,13 @@ final class FogBroker {
                     case "REXEC-ASY" -> execute(m, false);
                     case "REXEC-RES" -> result(m);
                     case "RKILL" -> kill(m);
+                    default -> count("ignored.unknownCommand");
+                }
+            }
+            case MACHINE_ACK -> {
+                switch (m.cmd()) {
+                    case "REXEC-RDY" -> ready(m);
+                    case "REPORT-REP" -> reported(m);
                     default -> count("ignored.unknownCommand");
                 }
             }
@@ -345,6 +358,10 @@ final class FogBroker {
      * only the microservice that serves the call's activity may answer it.
      */
     synchronized void fromMicroservice(IoMessage message) {
+        if (CALL_TYPE.equals(message.infoType())) {
+            startRun(message);
+            return;
+        }
         if (!RESULT_TYPE.equals(message.infoType())) {
             count("ignored.microserviceMessage");
             return;
@@ -412,11 +429,141 @@ final class FogBroker {
                 .contextData(context.toString().getBytes(StandardCharsets.UTF_8)).build();
     }
 
+    // ---- microservices calling devices (J to C) ----
+
+    /** How a run picks the devices that carry it out among those that said they are ready. */
+    enum Policy { FIRST, ALL, MAJORITY }
+
+    private static final class Run {
+        final String id;
+        final String caller;
+        final String activity;
+        final Policy policy;
+        final int count;
+        final long deadlineMillis;
+        /** Devices told to start, with the actid each offered; in the order they were chosen. */
+        final Map<String, String> started = new LinkedHashMap<>();
+        final Map<String, Object> results = new LinkedHashMap<>();
+
+        Run(String id, String caller, String activity, Policy policy, int count, long deadlineMillis) {
+            this.id = id;
+            this.caller = caller;
+            this.activity = activity;
+            this.policy = policy;
+            this.count = count;
+            this.deadlineMillis = deadlineMillis;
+        }
+    }
+
+    /**
+     * A microservice's {@code jam/call}: contextdata {@code {"runid","activity","policy":
+     * "first"|"all"|"majority","count","deadline" (ms),"condition"}}, contentdata the JSON
+     * arguments. Announced as {@code REXEC-CALL SYN activity runid cond [args]}.
+     */
+    private void startRun(IoMessage message) {
+        JsonNode context;
+        JsonNode args;
+        try {
+            context = JSON.readTree(message.contextData());
+            args = JSON.readTree(message.contentData());
+        } catch (Exception e) {
+            count("ignored.malformedCall");
+            return;
+        }
+        String runId = context == null ? "" : context.path("runid").asText("");
+        Policy policy;
+        try {
+            policy = Policy.valueOf(context.path("policy").asText("first").toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            policy = null;
+        }
+        if (runId.isEmpty() || policy == null || runs.containsKey(runId) || args == null || !args.isArray()) {
+            count("ignored.malformedCall");
+            return;
+        }
+        long now = clock.getAsLong();
+        Run run = new Run(runId, message.publisher(), context.path("activity").asText(), policy,
+                Math.max(1, context.path("count").asInt(1)),
+                now + Math.min(settings.maxRunMillis(), Math.max(100, context.path("deadline").asLong(5_000))));
+        runs.put(runId, run);
+        List<Object> values = new ArrayList<>();
+        args.forEach(a -> values.add(JSON.convertValue(a, Object.class)));
+        devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REXEC-CALL", "SYN", run.activity, runId,
+                context.path("condition").asText("-"), values, settings.broadcastEncoding()));
+        count("runs");
+    }
+
+    /**
+     * {@code REXEC-RDY device_id actname actid runid [lease expiry]}: a device offers to carry
+     * out the run. Chosen ones get {@code REXEC-STA}, the others {@code REXEC-QUI} (target
+     * device in actarg), on /machine/func/announce.
+     */
+    private void ready(DeviceMessage m) {
+        Run run = runs.get(m.actarg());
+        String device = m.opt();
+        if (run == null || !byId.containsKey(device) || run.started.containsKey(device)) {
+            devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REXEC-QUI", m.actarg(), m.actname(), m.actid(), device, List.of(),
+                    m.encoding()));
+            return;
+        }
+        boolean chosen = run.policy != Policy.FIRST || run.started.size() < run.count;
+        if (chosen) {
+            run.started.put(device, m.actid());
+        }
+        devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of(chosen ? "REXEC-STA" : "REXEC-QUI", run.id, run.activity, m.actid(),
+                device, List.of(), m.encoding()));
+    }
+
+    /** {@code REPORT-REP FIN actname device_id runid [result]}: a chosen device's result. */
+    private void reported(DeviceMessage m) {
+        Run run = runs.get(m.actarg());
+        String device = m.actid();
+        if (run == null || !"FIN".equals(m.opt()) || !run.started.containsKey(device)) {
+            count("ignored.unexpectedReport");
+            return;
+        }
+        run.results.put(device, m.args().isEmpty() ? null : m.args().get(0));
+        boolean enough = switch (run.policy) {
+            case FIRST -> run.results.size() >= run.count;
+            case ALL -> run.results.size() >= byId.size();
+            case MAJORITY -> run.results.size() * 2 > byId.size();
+        };
+        if (enough) {
+            finish(run, false);
+        }
+    }
+
+    /** Tells the caller what came back: {@code jam/call-result}, contentdata {@code {"results":[{device,value}],"timedOut"}}. */
+    private void finish(Run run, boolean timedOut) {
+        runs.remove(run.id);
+        ObjectNode content = JSON.createObjectNode();
+        ArrayNode results = content.putArray("results");
+        run.results.forEach((device, value) -> results.addObject().put("device", device).set("value", JSON.valueToTree(value)));
+        content.put("timedOut", timedOut);
+        content.put("started", run.started.size());
+        ObjectNode context = JSON.createObjectNode().put("runid", run.id).put("activity", run.activity);
+        try {
+            microservices.send(run.caller, IoMessage.builder().infoType(CALL_RESULT_TYPE).infoFormat("json")
+                    .contextData(context.toString().getBytes(StandardCharsets.UTF_8))
+                    .contentData(content.toString().getBytes(StandardCharsets.UTF_8)).build());
+        } catch (Exception e) {
+            count("lostRunResults");
+        }
+        count(timedOut ? "runs.timedOut" : "runs.complete");
+    }
+
     // ---- time ----
 
     /** Announcements after a start, results and devices that expire; called about once a second. */
     synchronized void tick() {
         long now = clock.getAsLong();
+        List<Run> overdue = new ArrayList<>();
+        runs.values().forEach(r -> {
+            if (now >= r.deadlineMillis) {
+                overdue.add(r);
+            }
+        });
+        overdue.forEach(r -> finish(r, true));
         if (now - startedMillis <= settings.announceMillis()
                 && (lastAnnounceMillis == Long.MIN_VALUE || now - lastAnnounceMillis >= settings.announceIntervalMillis())) {
             lastAnnounceMillis = now;
@@ -461,6 +608,7 @@ final class FogBroker {
         f.put("devicesRegistered", byId.size());
         f.put("callsInFlight", calls.values().stream().filter(c -> c.state == CallState.RUNNING).count());
         f.put("activities", activities.size());
+        f.put("runsInFlight", runs.size());
         f.putAll(counters);
         return f;
     }

@@ -54,6 +54,7 @@ class DeviceGatewayOverMqttTest {
     private Subscription thermostat;
     private final List<MqttClient> clients = new ArrayList<>();
     private final Desired desired = new Desired();
+    private final List<IoMessage> callResults = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.concurrent.ExecutorService microservice = java.util.concurrent.Executors.newSingleThreadExecutor();
 
     static final class Desired implements DesiredStateSource {
@@ -115,6 +116,9 @@ class DeviceGatewayOverMqttTest {
         Subscription[] self = new Subscription[1];
         int[] early = {0};
         self[0] = router.subscribe("thermostat", 16, m -> {
+            if (m.infoType().equals("jam/call-result")) {
+                callResults.add(m);
+            }
             if (m.infoType().equals("jam/rexec")) {
                 microservice.execute(() -> {
                     try {
@@ -177,8 +181,8 @@ class DeviceGatewayOverMqttTest {
             o.setWill(FogBroker.ADMIN_ANNOUNCE, ("{\"cmd\":\"GONE\",\"actarg\":\"" + name + "\"}").getBytes(StandardCharsets.UTF_8),
                     1, false);
             client.connect(o);
-            client.subscribe(new String[] {FogBroker.ADMIN_ANNOUNCE, FogBroker.FUNC_REPLY + "+"}, new int[] {1, 1},
-                    new org.eclipse.paho.client.mqttv3.IMqttMessageListener[] {this::heard, this::heard});
+            client.subscribe(new String[] {FogBroker.ADMIN_ANNOUNCE, FogBroker.FUNC_REPLY + "+", FogBroker.MACHINE_ANNOUNCE},
+                    new int[] {1, 1, 1}, new org.eclipse.paho.client.mqttv3.IMqttMessageListener[] {this::heard, this::heard, this::heard});
         }
 
         private void heard(String topic, org.eclipse.paho.client.mqttv3.MqttMessage m) {
@@ -249,6 +253,31 @@ class DeviceGatewayOverMqttTest {
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> JSON.valueToTree(gateway.status().figures()).path("results").asInt() == 800);
         assertThat(JSON.valueToTree(gateway.status().figures()).path("callsInFlight").asInt()).isZero();
+    }
+
+    @Test
+    void aMicroserviceCallsTheDevicesAndGetsTheirResults() throws Exception {
+        Device a = new Device("lamp-a", "thermo-app", "s3cret");
+        Device b = new Device("lamp-b", "thermo-app", "s3cret");
+        String idA = a.register("lamp-serial-a");
+        String idB = b.register("lamp-serial-b");
+        router.publish("thermostat", IoMessage.builder().infoType("jam/call").infoFormat("json")
+                .contextData("{\"runid\":\"r1\",\"activity\":\"blink\",\"policy\":\"all\",\"deadline\":10000}"
+                        .getBytes(StandardCharsets.UTF_8))
+                .contentData("[2]".getBytes(StandardCharsets.UTF_8)).build());
+        for (Device d : List.of(a, b)) {
+            String id = d == a ? idA : idB;
+            DeviceMessage call = d.await(m -> m.cmd().equals("REXEC-CALL"));
+            assertThat(call.actid()).isEqualTo("r1");
+            d.send(FogBroker.MACHINE_ACK, "REXEC-RDY", id, "blink", "act-" + id, "r1", 500L, 9000L);
+            assertThat(d.await(m -> m.cmd().equals("REXEC-STA") && m.actarg().equals(id)).actname()).isEqualTo("blink");
+            d.send(FogBroker.MACHINE_ACK, "REPORT-REP", "FIN", "blink", id, "r1", "blinked twice");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> callResults.size() == 1);
+        JsonNode content = JSON.readTree(callResults.get(0).contentData());
+        assertThat(content.get("timedOut").asBoolean()).isFalse(); // every registered device answered
+        assertThat(content.get("results")).hasSize(2);
+        assertThat(callResults.get(0).publisher()).isEqualTo(MessageRouter.DEVICE_GATEWAY);
     }
 
     @Test

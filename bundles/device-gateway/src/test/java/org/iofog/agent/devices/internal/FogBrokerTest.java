@@ -274,6 +274,78 @@ class FogBrokerTest {
         assertThat(last().message().cmd()).isEqualTo("REXEC-ACK"); // the same actid may be tried again
     }
 
+    private static IoMessage jamCall(String runId, String policy, int count) {
+        String context = "{\"runid\":\"" + runId + "\",\"activity\":\"blink\",\"policy\":\"" + policy + "\",\"count\":" + count
+                + ",\"deadline\":2000}";
+        return IoMessage.builder().publisher("led").infoType("jam/call").infoFormat("json")
+                .contextData(context.getBytes(StandardCharsets.UTF_8)).contentData("[3]".getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    private List<DeviceMessage> announced(String cmd) {
+        return toDevices.stream().filter(s -> s.topic().equals(FogBroker.MACHINE_ANNOUNCE) && s.message().cmd().equals(cmd))
+                .map(Sent::message).toList();
+    }
+
+    @Test
+    void aMicroserviceCallsAllDevicesAndGetsWhatCameBackWhenOneIsSilent() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        register("cc", "sc"); // silent: never says it is ready
+        broker.fromMicroservice(jamCall("run-1", "all", 0));
+        DeviceMessage call = announced("REXEC-CALL").get(0);
+        assertThat(call.actname()).isEqualTo("blink");
+        assertThat(call.actid()).isEqualTo("run-1");
+        assertThat(call.args()).containsExactly(3);
+
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", a, "blink", "x1", "run-1", 500, 9000));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", b, "blink", "x2", "run-1", 500, 9000));
+        assertThat(announced("REXEC-STA")).extracting(DeviceMessage::actarg).containsExactly(a, b);
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, "run-1", "on"));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, "run-1", "off"));
+        assertThat(toMicroservices).isEmpty(); // "all" waits for the third device until the deadline
+        now.addAndGet(2_001);
+        broker.tick();
+        Called result = toMicroservices.get(0);
+        assertThat(result.microservice()).isEqualTo("led");
+        assertThat(result.message().infoType()).isEqualTo("jam/call-result");
+        var content = JSON.readTree(result.message().contentData());
+        assertThat(content.get("timedOut").asBoolean()).isTrue();
+        assertThat(content.get("results").toString()).isEqualTo("[{\"device\":\"" + a + "\",\"value\":\"on\"},{\"device\":\""
+                + b + "\",\"value\":\"off\"}]");
+    }
+
+    @Test
+    void theFirstPolicyStartsOnlyAsManyDevicesAsAskedAndAnswersAtOnce() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        broker.fromMicroservice(jamCall("run-2", "first", 1));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", b, "blink", "y2", "run-2", 500, 9000));
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", a, "blink", "y1", "run-2", 500, 9000));
+        assertThat(announced("REXEC-STA")).extracting(DeviceMessage::actarg).containsExactly(b);
+        assertThat(announced("REXEC-QUI")).extracting(DeviceMessage::actarg).containsExactly(a);
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, "run-2", "not chosen"));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, "run-2", 42));
+        var content = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(content.get("timedOut").asBoolean()).isFalse();
+        assertThat(content.get("results").toString()).isEqualTo("[{\"device\":\"" + b + "\",\"value\":42}]");
+        assertThat(broker.figures()).containsEntry("runsInFlight", 0).containsEntry("ignored.unexpectedReport", 1L);
+    }
+
+    @Test
+    void aMajorityIsMoreThanHalfTheRegisteredDevices() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        register("cc", "sc");
+        broker.fromMicroservice(jamCall("run-3", "majority", 0));
+        for (String d : List.of(a, b)) {
+            broker.fromDevice("c", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", d, "blink", "z-" + d, "run-3", 500, 9000));
+        }
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, "run-3", 1));
+        assertThat(toMicroservices).isEmpty(); // 1 of 3
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, "run-3", 2));
+        assertThat(JSON.readTree(toMicroservices.get(0).message().contentData()).get("results")).hasSize(2);
+    }
+
     @Test
     void discoveryNeverListsTheAsker() {
         broker.fromDevice("fog-client", FogBroker.ADMIN_REQUEST, cbor("DISCOVER", "FOG", "thermo-app", "fog-a", "id-a"));
