@@ -80,29 +80,26 @@ public class DeviceGatewayIT {
         }
     }
 
-    /** A figure of the device gateway's status, from the agent's /metrics; -1 when absent. */
-    private static double figure(String name) {
+    /** The agent's /metrics text; empty when it does not answer. */
+    private static String metrics() {
         try {
-            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            return java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                     java.net.URI.create("http://127.0.0.1:" + agent.adminPort + "/metrics")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            String prefix = "iofog_subsystem_figure{figure=\"" + name + "\",subsystem=\"device-gateway\"} ";
-            return r.body().lines().filter(l -> l.startsWith(prefix)).mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
-                    .findFirst().orElse(-1);
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         } catch (Exception e) {
-            return -1;
+            return "";
         }
     }
 
+    /** A figure of the device gateway's status, from the agent's /metrics; -1 when absent. */
+    private static double figure(String name) {
+        String prefix = "iofog_subsystem_figure{figure=\"" + name + "\",subsystem=\"device-gateway\"} ";
+        return metrics().lines().filter(l -> l.startsWith(prefix)).mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
+                .findFirst().orElse(-1);
+    }
+
     private static boolean gatewayRunning() {
-        try {
-            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("http://127.0.0.1:" + agent.adminPort + "/metrics")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
-            return r.body().contains("iofog_subsystem_state{state=\"RUNNING\",subsystem=\"device-gateway\"} 1");
-        } catch (Exception e) {
-            return false;
-        }
+        return metrics().contains("iofog_subsystem_state{state=\"RUNNING\",subsystem=\"device-gateway\"} 1");
     }
 
     private static ServiceInstallIT.Result publish(String topic, String payload, String... credentials) throws Exception {
