@@ -147,6 +147,14 @@ public class DeviceGatewayIT {
 
     @Test
     public void aDeviceRegistersAndCallsAnActivityTheSampleConsumerServes() throws Exception {
+        // The pipeline first: the consumer has had a message from the sensor, so its answer says so.
+        DistributionProcess.await("the consumer receiving from the sensor", 90, () -> {
+            try {
+                return AgentTestSupport.sh("docker logs iofog_" + CONSUMER + " 2>&1").contains("received from " + SENSOR);
+            } catch (Exception e) {
+                return false;
+            }
+        });
         String serial = "serial-" + RUN;
         assertEquals(0, publish("/admin/request/all", "{\"cmd\":\"REGISTER\",\"opt\":\"DEVICE\",\"actname\":\"sample-app\","
                 + "\"actid\":\"_\",\"actarg\":\"" + serial + "\"}").exit());
