@@ -39,6 +39,7 @@ final class FogBroker {
     static final String MACHINE_ACK = "/machine/func/ack";
     static final String CALL_TYPE = "jam/call";
     static final String CALL_RESULT_TYPE = "jam/call-result";
+    static final String CALL_KILL_TYPE = "jam/call-kill";
 
     interface Devices {
         void publish(String topic, DeviceMessage message);
@@ -165,7 +166,8 @@ final class FogBroker {
                 switch (m.cmd()) {
                     case "REXEC-SYN" -> execute(m, true);
                     case "REXEC-ASY" -> execute(m, false);
-                    case "REXEC-RES" -> result(m);
+                    case "REXEC-RES" -> result(m, false);
+                    case "REPORT-REQ" -> result(m, true);
                     case "RKILL" -> kill(m);
                     default -> count("ignored.unknownCommand");
                 }
@@ -174,6 +176,8 @@ final class FogBroker {
                 switch (m.cmd()) {
                     case "REXEC-RDY" -> ready(m);
                     case "REPORT-REP" -> reported(m);
+                    case "EXEC-ACK" -> executing(m);
+                    case "RKILL-ACK", "RKILL-IGN" -> count("runs." + m.cmd());
                     default -> count("ignored.unknownCommand");
                 }
             }
@@ -296,27 +300,36 @@ final class FogBroker {
                 ? Math.max(0, c.startedMillis + c.activity.leaseMillis() - clock.getAsLong()) : 0;
     }
 
-    private void result(DeviceMessage m) {
-        if (!"GET".equals(m.opt())) {
+    /**
+     * {@code REXEC-RES GET actname actid device_id} -> {@code REXEC-RES PUT ACTIVITY actid <code> [value]};
+     * {@code REPORT-REQ DEVICE actname actid device_id} -> {@code REPORT-REP <code> actname actid device_id [value]}.
+     * Code {@code LEASE-EXT} with a new lease while it runs, {@code COMPLETE-SUC} with the
+     * result, {@code COMPLETE-ERR} with the error ({@code NOT-FOUND} for an unknown actid).
+     */
+    private void result(DeviceMessage m, boolean report) {
+        if (!(report ? "DEVICE" : "GET").equals(m.opt())) {
             count("ignored.unknownCommand");
             return;
         }
         String deviceId = m.actarg();
         Call c = calls.get(deviceId + "\n" + m.actid());
-        String topic = FUNC_REPLY + deviceId;
+        String code;
+        Object value;
         if (c == null || !c.synchronous) {
-            devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-ERR", List.of("NOT-FOUND")));
-            return;
+            code = "COMPLETE-ERR";
+            value = "NOT-FOUND";
+        } else {
+            expire(c, clock.getAsLong());
+            code = switch (c.state) {
+                case RUNNING -> "LEASE-EXT";
+                case SUCCEEDED -> "COMPLETE-SUC";
+                case FAILED -> "COMPLETE-ERR";
+            };
+            value = c.state == CallState.RUNNING ? c.activity.leaseMillis() : c.value;
         }
-        expire(c, clock.getAsLong());
-        switch (c.state) {
-            case RUNNING -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "LEASE-EXT",
-                    List.of(c.activity.leaseMillis())));
-            case SUCCEEDED -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-SUC",
-                    java.util.Collections.singletonList(c.value)));
-            case FAILED -> devices.publish(topic, reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), "COMPLETE-ERR",
-                    java.util.Collections.singletonList(c.value)));
-        }
+        devices.publish(FUNC_REPLY + deviceId, report
+                ? reply(m, "REPORT-REP", code, m.actname(), m.actid(), deviceId, java.util.Collections.singletonList(value))
+                : reply(m, "REXEC-RES", "PUT", "ACTIVITY", m.actid(), code, java.util.Collections.singletonList(value)));
     }
 
     private void kill(DeviceMessage m) {
@@ -360,6 +373,10 @@ final class FogBroker {
     synchronized void fromMicroservice(IoMessage message) {
         if (CALL_TYPE.equals(message.infoType())) {
             startRun(message);
+            return;
+        }
+        if (CALL_KILL_TYPE.equals(message.infoType())) {
+            killRun(message);
             return;
         }
         if (!RESULT_TYPE.equals(message.infoType())) {
@@ -438,12 +455,15 @@ final class FogBroker {
         final String id;
         final String caller;
         final String activity;
+        /** Fire and forget (EXEC-ASY): devices acknowledge with their lease; no result comes back. */
+        boolean broadcast;
         final Policy policy;
         final int count;
         final long deadlineMillis;
         /** Devices told to start, with the actid each offered; in the order they were chosen. */
         final Map<String, String> started = new LinkedHashMap<>();
         final Map<String, Object> results = new LinkedHashMap<>();
+        boolean killed;
 
         Run(String id, String caller, String activity, Policy policy, int count, long deadlineMillis) {
             this.id = id;
@@ -488,9 +508,54 @@ final class FogBroker {
         runs.put(runId, run);
         List<Object> values = new ArrayList<>();
         args.forEach(a -> values.add(JSON.convertValue(a, Object.class)));
-        devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REXEC-CALL", "SYN", run.activity, runId,
-                context.path("condition").asText("-"), values, settings.broadcastEncoding()));
+        run.broadcast = "async".equals(context.path("mode").asText());
+        if (run.broadcast) {
+            // EXEC-ASY src funcname actid device_id [args]: every device runs it; each says so with its lease.
+            devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("EXEC-ASY", run.caller, run.activity, runId, "_", values,
+                    settings.broadcastEncoding()));
+        } else {
+            devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REXEC-CALL", "SYN", run.activity, runId,
+                    context.path("condition").asText("-"), values, settings.broadcastEncoding()));
+        }
         count("runs");
+    }
+
+    /** {@code EXEC-ACK ASY funcname actid device_id [lease]}: a device runs a broadcast call. */
+    private void executing(DeviceMessage m) {
+        Run run = runs.get(m.actid());
+        String device = m.actarg();
+        if (run == null || !run.broadcast || !byId.containsKey(device)) {
+            count("ignored.unexpectedReport");
+            return;
+        }
+        run.started.put(device, m.actid());
+        run.results.put(device, m.args().isEmpty() ? null : m.args().get(0));
+        if (run.results.size() >= byId.size()) {
+            finish(run, false);
+        }
+    }
+
+    /**
+     * A microservice's {@code jam/call-kill} (contextdata {@code {"runid"}}) ends its run:
+     * {@code RKILL FOG activity _ runid} asks the devices to stop, and the caller gets what
+     * came back so far, marked {@code killed}.
+     */
+    private void killRun(IoMessage message) {
+        String runId;
+        try {
+            runId = JSON.readTree(message.contextData()).path("runid").asText("");
+        } catch (Exception e) {
+            runId = "";
+        }
+        Run run = runs.get(runId);
+        if (run == null || !run.caller.equals(message.publisher())) {
+            count("ignored.unexpectedKill");
+            return;
+        }
+        devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("RKILL", "FOG", run.activity, "_", runId, List.of(),
+                settings.broadcastEncoding()));
+        run.killed = true;
+        finish(run, false);
     }
 
     /**
@@ -540,6 +605,7 @@ final class FogBroker {
         ArrayNode results = content.putArray("results");
         run.results.forEach((device, value) -> results.addObject().put("device", device).set("value", JSON.valueToTree(value)));
         content.put("timedOut", timedOut);
+        content.put("killed", run.killed);
         content.put("started", run.started.size());
         ObjectNode context = JSON.createObjectNode().put("runid", run.id).put("activity", run.activity);
         try {

@@ -347,6 +347,57 @@ class FogBrokerTest {
     }
 
     @Test
+    void aBroadcastCallIsAcknowledgedByTheDevicesThatRunIt() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        register("cc", "sc"); // silent
+        String context = "{\"runid\":\"run-4\",\"activity\":\"blink\",\"mode\":\"async\",\"deadline\":1000}";
+        broker.fromMicroservice(IoMessage.builder().publisher("led").infoType("jam/call").infoFormat("json")
+                .contextData(context.getBytes(StandardCharsets.UTF_8)).contentData("[1]".getBytes(StandardCharsets.UTF_8)).build());
+        DeviceMessage exec = announced("EXEC-ASY").get(0);
+        assertThat(exec.opt()).isEqualTo("led");
+        assertThat(exec.actid()).isEqualTo("run-4");
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("EXEC-ACK", "ASY", "blink", "run-4", a, 300));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("EXEC-ACK", "ASY", "blink", "run-4", b, 400));
+        now.addAndGet(1_001);
+        broker.tick();
+        var content = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(content.get("timedOut").asBoolean()).isTrue();
+        assertThat(content.get("results")).hasSize(2);
+    }
+
+    @Test
+    void theCallerKillsItsRunAndTheDevicesAreToldToStop() throws Exception {
+        register("ca", "sa");
+        broker.fromMicroservice(jamCall("run-5", "all", 0));
+        IoMessage kill = IoMessage.builder().publisher("other").infoType("jam/call-kill")
+                .contextData("{\"runid\":\"run-5\"}".getBytes(StandardCharsets.UTF_8)).build();
+        broker.fromMicroservice(kill); // not the caller's
+        assertThat(announced("RKILL")).isEmpty();
+        broker.fromMicroservice(kill.toBuilder().publisher("led").build());
+        DeviceMessage rkill = announced("RKILL").get(0);
+        assertThat(rkill.opt()).isEqualTo("FOG");
+        assertThat(rkill.actarg()).isEqualTo("run-5");
+        assertThat(JSON.readTree(toMicroservices.get(0).message().contentData()).get("killed").asBoolean()).isTrue();
+        assertThat(broker.figures()).containsEntry("runsInFlight", 0);
+    }
+
+    @Test
+    void aDeviceAsksForAReportOfItsCall() {
+        String id = register("c", "s");
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REXEC-SYN", "-", "temperature", "p1", id, 1, "C"));
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REPORT-REQ", "DEVICE", "temperature", "p1", id));
+        DeviceMessage report = last().message();
+        assertThat(report.cmd()).isEqualTo("REPORT-REP");
+        assertThat(report.opt()).isEqualTo("LEASE-EXT");
+        assertThat(report.actid()).isEqualTo("p1");
+        assertThat(report.args()).containsExactly(500L);
+        broker.fromDevice("c", FogBroker.FUNC_REQUEST, cbor("REPORT-REQ", "DEVICE", "temperature", "unknown", id));
+        assertThat(last().message().opt()).isEqualTo("COMPLETE-ERR");
+        assertThat(last().message().args()).containsExactly("NOT-FOUND");
+    }
+
+    @Test
     void discoveryNeverListsTheAsker() {
         broker.fromDevice("fog-client", FogBroker.ADMIN_REQUEST, cbor("DISCOVER", "FOG", "thermo-app", "fog-a", "id-a"));
         DeviceMessage found = last().message();
