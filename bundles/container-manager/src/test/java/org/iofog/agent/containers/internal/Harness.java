@@ -120,26 +120,29 @@ final class Harness implements AutoCloseable {
     @Override
     public void close() throws IOException {
         stop();
-        String ids = DockerFixture.docker("ps", "-aq", "--filter", "label=" + ContainerPlan.LABEL_AGENT + "=" + agentId);
-        if (!ids.isEmpty()) {
+        // Right after a dockerd restart, removing a container's overlay can fail for a moment with
+        // "device or resource busy" while the engine still holds the mount: try again briefly, with
+        // the containers still there (the first try removed the others: naming them again fails).
+        for (int attempt = 1; ; attempt++) {
+            String ids = DockerFixture.docker("ps", "-aq", "--filter", "label=" + ContainerPlan.LABEL_AGENT + "=" + agentId);
+            if (ids.isEmpty()) {
+                break;
+            }
             List<String> args = new java.util.ArrayList<>(List.of("rm", "-f", "-v"));
             args.addAll(List.of(ids.split("\\s+")));
-            // Right after a dockerd restart, removing a container's overlay can fail for a moment with
-            // "device or resource busy" while the engine still holds the mount: try again briefly.
-            for (int attempt = 1; ; attempt++) {
+            try {
+                DockerFixture.docker(args.toArray(String[]::new));
+                break;
+            } catch (IllegalStateException e) {
+                String why = String.valueOf(e.getMessage());
+                if (attempt == 5 || !(why.contains("device or resource busy") || why.contains("No such container"))) {
+                    throw e;
+                }
                 try {
-                    DockerFixture.docker(args.toArray(String[]::new));
-                    break;
-                } catch (IllegalStateException e) {
-                    if (attempt == 5 || !String.valueOf(e.getMessage()).contains("device or resource busy")) {
-                        throw e;
-                    }
-                    try {
-                        Thread.sleep(1_000);
-                    } catch (InterruptedException interrupted) {
-                        Thread.currentThread().interrupt();
-                        throw e;
-                    }
+                    Thread.sleep(1_000);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
                 }
             }
         }
