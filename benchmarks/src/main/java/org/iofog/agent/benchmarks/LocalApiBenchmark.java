@@ -559,7 +559,9 @@ public final class LocalApiBenchmark {
                             c.getTopic(TOPIC).publish(m);
                             return;
                         } catch (MqttException e) {
-                            if (e.getReasonCode() != MqttException.REASON_CODE_MAX_INFLIGHT) {
+                            // Both mean "wait for acknowledgements": at 65,535 in flight the ids can run out first.
+                            if (e.getReasonCode() != MqttException.REASON_CODE_MAX_INFLIGHT
+                                    && e.getReasonCode() != MqttException.REASON_CODE_NO_MESSAGE_IDS_AVAILABLE) {
                                 throw e;
                             }
                             Thread.onSpinWait();

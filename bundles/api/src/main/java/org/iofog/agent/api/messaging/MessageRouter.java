@@ -62,6 +62,28 @@ public interface MessageRouter {
     IoMessage publishTo(String publisher, String receiver, IoMessage message) throws RouterException;
 
     /**
+     * The relay id of the agent's fleet link: messages from microservices on other nodes,
+     * received over the ioFog Router on the addresses of this node's consumers, enter the
+     * router through it. Its routes are this node's microservices that the controller marks
+     * as consumers ({@code isConsumer}).
+     *
+     * @since 1.3
+     */
+    String FLEET_LINK = "fleet-link";
+
+    /**
+     * Publishes a message that {@code relay} brings in from another node to one receiver of
+     * this node, which the relay's routes must name (and whose types the message must
+     * match; otherwise it is archived and counted as not routed). The publisher is kept
+     * (the true source, on another node); id, timestamp and chainposition are stamped here
+     * as for {@link #publish}. Returns once the message is durable, so the relay may
+     * acknowledge it to where it came from.
+     *
+     * @since 1.3
+     */
+    IoMessage relayTo(String relay, String receiver, IoMessage message) throws RouterException;
+
+    /**
      * Switches a receiver to push delivery: up to {@code window} messages are handed to
      * {@code sink} before the first is acknowledged. What was not acknowledged when the
      * subscription closes is delivered again to the next one (or by {@link #next}).

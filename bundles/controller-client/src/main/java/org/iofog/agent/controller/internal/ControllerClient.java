@@ -460,6 +460,9 @@ public final class ControllerClient implements SubsystemHealth, ControllerConnec
             nodeConfig = attempt("config", failures, () -> {
                 JsonNode n = a.config(token);
                 configSync.apply(n);
+                if (c.routerChanged()) {
+                    configSync.routerChanged(c.lastUpdated());
+                }
                 return n;
             });
         }

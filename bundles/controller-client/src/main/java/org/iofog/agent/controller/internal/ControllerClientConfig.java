@@ -6,8 +6,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * The controller client's settings. The controller's node config overrides
  * {@code statusFrequency}, {@code changeFrequency}, {@code networkInterface},
- * {@code deviceScanFrequency}, {@code latitude}/{@code longitude} and {@code routerHost}/
- * {@code routerPort} once provisioned (docs/controller.md says which key goes where).
+ * {@code deviceScanFrequency} and {@code latitude}/{@code longitude} once provisioned
+ * (docs/controller.md says which key goes where; {@code routerHost}/{@code routerPort} go
+ * to the fleet link).
  */
 @ObjectClassDefinition(name = "ioFog controller-client")
 public @interface ControllerClientConfig {
@@ -58,10 +59,4 @@ public @interface ControllerClientConfig {
 
     @AttributeDefinition(description = "Node position, reported to the controller; empty: unknown")
     String longitude() default "";
-
-    @AttributeDefinition(description = "The ioFog Router the controller names for fleet routes (used by the fleet link)")
-    String routerHost() default "";
-
-    @AttributeDefinition(description = "The ioFog Router's AMQP port")
-    int routerPort() default 5672;
 }

@@ -27,6 +27,7 @@ final class NodeConfigSync {
     static final String CONTROLLER_PID = "org.iofog.agent.controller";
     static final String ROUTER_PID = "org.iofog.agent.router";
     static final String RESOURCES_PID = "org.iofog.agent.resources";
+    static final String FLEET_PID = "org.iofog.agent.fleet";
     static final String CONTAINERS_PID = "org.iofog.agent.containers";
     static final String LOGGING_PID = "org.ops4j.pax.logging";
 
@@ -55,8 +56,8 @@ final class NodeConfigSync {
         key("deviceScanFrequency", Type.INT, CONTROLLER_PID + "#deviceScanFrequency");
         key("latitude", Type.NULLABLE_NUMBER, CONTROLLER_PID + "#latitude");
         key("longitude", Type.NULLABLE_NUMBER, CONTROLLER_PID + "#longitude");
-        key("routerHost", Type.NULLABLE_TEXT, CONTROLLER_PID + "#routerHost");
-        key("routerPort", Type.INT, CONTROLLER_PID + "#routerPort");
+        key("routerHost", Type.NULLABLE_TEXT, FLEET_PID + "#routerHost");
+        key("routerPort", Type.INT, FLEET_PID + "#routerPort");
         key("diskLimit", Type.NUMBER, ROUTER_PID + "#diskLimit", RESOURCES_PID + "#diskLimit");
         key("diskDirectory", Type.TEXT, RESOURCES_PID + "#diskDirectory");
         key("memoryLimit", Type.NUMBER, RESOURCES_PID + "#memoryLimit");
@@ -124,6 +125,18 @@ final class NodeConfigSync {
             LOG.info("Controller config applied: {}", String.join(", ", changed));
         }
         return changed;
+    }
+
+    /**
+     * The controller said the ioFog Router changed ({@code routerChanged}): the fleet link
+     * connects again even when host and port stayed the same (a router redeployed behind
+     * the same address).
+     */
+    synchronized void routerChanged(String stamp) throws IOException {
+        Hashtable<String, Object> next = copy(platform.configuration(FLEET_PID));
+        next.put("routerChangedAt", stamp == null ? "" : stamp);
+        platform.updateConfiguration(FLEET_PID, next);
+        LOG.info("The controller says the ioFog Router changed: the fleet link connects again");
     }
 
     /**

@@ -276,6 +276,27 @@ class ControllerClientTest {
     }
 
     @Test
+    void theRouterGoesToTheFleetLinkAndRouterChangedMakesItConnectAgain() throws Exception {
+        provisioned();
+        var p = harness.platform;
+        await().atMost(WAIT).until(() -> "127.0.0.1".equals(p.setting(NodeConfigSync.FLEET_PID, "routerHost")));
+        assertThat(p.setting(NodeConfigSync.FLEET_PID, "routerPort")).isEqualTo(5672);
+        assertThat(p.setting(ControllerClient.PID, "routerHost")).isNull();
+
+        // The same router, redeployed: only the flag says so.
+        controller.set("routerChanged");
+        await().atMost(WAIT).until(() -> p.setting(NodeConfigSync.FLEET_PID, "routerChangedAt") != null);
+        Object first = p.setting(NodeConfigSync.FLEET_PID, "routerChangedAt");
+        await().atMost(WAIT).until(() -> !controller.flagSet("routerChanged"));
+        Thread.sleep(5);
+        controller.patchNode(Map.of("routerHost", "router.fleet", "routerPort", 5671));
+        controller.set("routerChanged");
+        await().atMost(WAIT).until(() -> "router.fleet".equals(p.setting(NodeConfigSync.FLEET_PID, "routerHost")));
+        await().atMost(WAIT).until(() -> !first.equals(p.setting(NodeConfigSync.FLEET_PID, "routerChangedAt")));
+        assertThat(p.setting(NodeConfigSync.FLEET_PID, "routerPort")).isEqualTo(5671);
+    }
+
+    @Test
     void aLocalChangeToASettingTheControllerHoldsIsSentBack() throws Exception {
         provisioned();
         await().atMost(WAIT).until(() -> "unix:///var/run/docker.sock"

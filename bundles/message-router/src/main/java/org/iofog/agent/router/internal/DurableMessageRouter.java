@@ -159,13 +159,21 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
             receivers.putAll(saved.receiversByPublisher());
         } else {
             Set<String> talkingWithDevices = new java.util.TreeSet<>();
+            Set<String> consumers = new java.util.TreeSet<>();
             for (Microservice m : state.microservices()) {
                 if (!m.delete()) {
                     receivers.put(m.uuid(), Set.copyOf(m.routes()));
                     if (m.routes().contains(DEVICE_GATEWAY)) {
                         talkingWithDevices.add(m.uuid());
                     }
+                    if (m.isConsumer()) {
+                        consumers.add(m.uuid());
+                    }
                 }
+            }
+            // What the fleet link receives from other nodes goes to exactly the consumers.
+            if (!consumers.isEmpty()) {
+                receivers.put(FLEET_LINK, Set.copyOf(consumers));
             }
             // The device gateway answers and calls exactly the microservices that route to it.
             if (!talkingWithDevices.isEmpty()) {
@@ -219,6 +227,11 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
     @Override
     public IoMessage relay(IoMessage message) throws RouterException {
         return store.relay(message);
+    }
+
+    @Override
+    public IoMessage relayTo(String relay, String receiver, IoMessage message) throws RouterException {
+        return store.relayTo(relay, receiver, message);
     }
 
     @Override

@@ -239,6 +239,12 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         return accept(message.publisher().isEmpty() ? relay : message.publisher(), relay, message, null);
     }
 
+    /** To {@code receiver} alone, when {@code relay}'s routes name it; the publisher is kept. */
+    @Override
+    public IoMessage relayTo(String relay, String receiver, IoMessage message) throws RouterException {
+        return accept(message.publisher().isEmpty() ? relay : message.publisher(), relay, message, receiver);
+    }
+
     /**
      * Message ids: 16 hex digits drawn at random when the store opens, then a counter, so
      * ids are unique across restarts without a random draw per message. Written as bytes
