@@ -311,7 +311,7 @@ public final class LocalApiBenchmark {
     }
 
     /** A role in its own JVM, talking by lines on stdout. */
-    private static final class Child implements AutoCloseable {
+    static final class Child implements AutoCloseable {
         final Process process;
         final BufferedReader out;
 
@@ -366,8 +366,10 @@ public final class LocalApiBenchmark {
     // ---------------------------------------------------------------- roles
 
     /**
-     * sub: system (iofog|mqtt0|mqtt1), saturation messages, measured messages, secret, mqtt port.
-     * pub: system, saturation messages, rate:warmup-seconds:seconds, secret, mqtt port.
+     * sub: system (iofog|mqtt0|mqtt1|fleet|amqp), saturation messages, measured messages, secret, port.
+     * pub: system, saturation messages, rate:warmup-seconds:seconds, secret, port.
+     * The port is Mosquitto's for mqtt0/1, the Local API's for fleet (each side its own
+     * agent), the AMQP broker's for amqp; iofog uses the Local API's default.
      */
     private static void role(String[] args) throws Exception {
         String system = args[1];
@@ -431,8 +433,11 @@ public final class LocalApiBenchmark {
 
         void run(String system, String secret, int mqttPort) throws Exception {
             AutoCloseable client;
-            if (system.equals("iofog")) {
+            if (system.equals("amqp")) {
+                client = FleetLinkBenchmark.plainReceiver(mqttPort, this::onPayload);
+            } else if (system.equals("iofog") || system.equals("fleet")) {
                 LocalApiClient c = LocalApiClient.builder().id(SUB).secret(secret).host("127.0.0.1")
+                        .port(system.equals("fleet") ? mqttPort : 54321)
                         .onMessage(m -> onPayload(m.contentData())).build();
                 c.start();
                 while (!c.isConnected()) {
@@ -502,8 +507,24 @@ public final class LocalApiBenchmark {
         byte[] payload = new byte[PAYLOAD];
         Sender sender;
         AutoCloseable client;
-        if (system.equals("iofog")) {
+        if (system.equals("amqp")) {
+            FleetLinkBenchmark.PlainSender plain = FleetLinkBenchmark.plainSender(mqttPort);
+            client = plain;
+            sender = new Sender() {
+                @Override
+                public void send(byte phase) throws Exception {
+                    ByteBuffer.wrap(payload).putLong(System.nanoTime()).put(phase);
+                    plain.send(payload.clone());
+                }
+
+                @Override
+                public void drain() throws Exception {
+                    plain.drain();
+                }
+            };
+        } else if (system.equals("iofog") || system.equals("fleet")) {
             LocalApiClient c = LocalApiClient.builder().id(PUB).secret(secret).host("127.0.0.1")
+                    .port(system.equals("fleet") ? mqttPort : 54321)
                     .maxUnconfirmed(50_000).reconnectBackoff(Duration.ofMillis(50), Duration.ofSeconds(1)).build();
             c.start();
             while (!c.isConnected()) {

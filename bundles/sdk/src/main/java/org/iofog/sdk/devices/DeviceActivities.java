@@ -67,6 +67,16 @@ public final class DeviceActivities implements AutoCloseable {
     public record DeviceCallResult(List<DeviceResult> results, boolean timedOut) {
     }
 
+    /**
+     * What came back from a synchronised call: whether the devices started together
+     * ({@code synchronised}), when and who, their results, and why not when it failed.
+     *
+     * @since 1.1
+     */
+    public record SynchronisedCallResult(boolean synchronised, long start, List<String> participants,
+                                         List<DeviceResult> results, String reason) {
+    }
+
     /** The code of one activity. */
     @FunctionalInterface
     public interface Activity {
@@ -84,7 +94,8 @@ public final class DeviceActivities implements AutoCloseable {
         return t;
     });
     private volatile Consumer<IoMessage> publish;
-    private final Map<String, java.util.concurrent.CompletableFuture<DeviceCallResult>> calls = new ConcurrentHashMap<>();
+    /** Calls of devices under way, by run id: completed with the gateway's result content. */
+    private final Map<String, java.util.concurrent.CompletableFuture<JsonNode>> calls = new ConcurrentHashMap<>();
 
     /** Serves {@code name} with {@code activity}; returns this, to chain. */
     public DeviceActivities serve(String name, Activity activity) {
@@ -105,20 +116,69 @@ public final class DeviceActivities implements AutoCloseable {
      */
     public java.util.concurrent.CompletableFuture<DeviceCallResult> callDevices(String activity, List<?> args, Policy policy,
                                                                                int count, java.time.Duration deadline) {
+        ObjectNode context = JSON.createObjectNode().put("activity", activity)
+                .put("policy", policy.name().toLowerCase(java.util.Locale.ROOT)).put("count", count)
+                .put("deadline", deadline.toMillis());
+        return call(context, args).thenApply(DeviceActivities::callResult);
+    }
+
+    /**
+     * Asks the node's devices to run {@code activity} together: they offer start times
+     * before {@code timeLimit}, the gateway picks the one most of them can make (with
+     * backups) and they start at it. Completes when the participants reported, or with
+     * {@code synchronised} false and the reason. A schedule tolerates
+     * {@code failureThreshold} failed or silent participants before the next one is tried.
+     *
+     * @param runTime how long after the start participants have to report
+     * @since 1.1
+     */
+    public java.util.concurrent.CompletableFuture<SynchronisedCallResult> synchronise(String activity, List<?> args,
+            java.time.Duration timeLimit, java.time.Duration runTime, int failureThreshold) {
+        ObjectNode context = JSON.createObjectNode().put("activity", activity).put("mode", "sync")
+                .put("timeLimit", timeLimit.toMillis()).put("runTime", runTime.toMillis())
+                .put("failureThreshold", failureThreshold).put("deadline", runTime.toMillis() * 3);
+        return call(context, args).thenApply(content -> {
+            List<String> participants = new ArrayList<>();
+            content.path("participants").forEach(d -> participants.add(d.asText()));
+            return new SynchronisedCallResult(content.path("synchronised").asBoolean(), content.path("start").asLong(),
+                    List.copyOf(participants), callResult(content).results(), content.path("reason").asText(""));
+        });
+    }
+
+    /**
+     * Has every device run {@code activity} without waiting for results (fire and forget):
+     * completes at {@code deadline}, or when every registered device acknowledged, with
+     * the acknowledging devices and their leases as results.
+     *
+     * @since 1.1
+     */
+    public java.util.concurrent.CompletableFuture<DeviceCallResult> broadcast(String activity, List<?> args,
+                                                                             java.time.Duration deadline) {
+        ObjectNode context = JSON.createObjectNode().put("activity", activity).put("mode", "async")
+                .put("deadline", deadline.toMillis());
+        return call(context, args).thenApply(DeviceActivities::callResult);
+    }
+
+    private java.util.concurrent.CompletableFuture<JsonNode> call(ObjectNode context, List<?> args) {
         Consumer<IoMessage> p = publish;
         if (p == null) {
             throw new IllegalStateException("answerWith(...) first: calls are published through it");
         }
         String runId = java.util.UUID.randomUUID().toString();
-        ObjectNode context = JSON.createObjectNode().put("runid", runId).put("activity", activity)
-                .put("policy", policy.name().toLowerCase(java.util.Locale.ROOT)).put("count", count)
-                .put("deadline", deadline.toMillis());
-        java.util.concurrent.CompletableFuture<DeviceCallResult> result = new java.util.concurrent.CompletableFuture<>();
+        context.put("runid", runId);
+        java.util.concurrent.CompletableFuture<JsonNode> result = new java.util.concurrent.CompletableFuture<>();
         calls.put(runId, result);
         p.accept(IoMessage.builder().infoType(DEVICE_CALL).infoFormat("json")
                 .contextData(context.toString().getBytes(StandardCharsets.UTF_8))
                 .contentData(JSON.valueToTree(args).toString().getBytes(StandardCharsets.UTF_8)).build());
         return result;
+    }
+
+    private static DeviceCallResult callResult(JsonNode content) {
+        List<DeviceResult> results = new ArrayList<>();
+        content.path("results").forEach(r -> results.add(new DeviceResult(r.path("device").asText(),
+                JSON.convertValue(r.path("value"), Object.class))));
+        return new DeviceCallResult(List.copyOf(results), content.path("timedOut").asBoolean());
     }
 
     /** Takes a device call or kill, or the result of {@link #callDevices}; false for any other message (the caller's own). */
@@ -128,10 +188,7 @@ public final class DeviceActivities implements AutoCloseable {
                 JsonNode content = JSON.readTree(message.contentData());
                 var f = calls.remove(JSON.readTree(message.contextData()).path("runid").asText());
                 if (f != null) {
-                    List<DeviceResult> results = new ArrayList<>();
-                    content.path("results").forEach(r -> results.add(new DeviceResult(r.path("device").asText(),
-                            JSON.convertValue(r.path("value"), Object.class))));
-                    f.complete(new DeviceCallResult(List.copyOf(results), content.path("timedOut").asBoolean()));
+                    f.complete(content);
                 }
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "a device call's result that does not read: " + e.getMessage());

@@ -3,7 +3,7 @@
  * microservice names each activity and the code that runs it; calls arrive as ioMessages
  * and results go back the same way. See {@link org.iofog.sdk.devices.DeviceActivities}.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.sdk.devices;
 

@@ -89,6 +89,29 @@ class DeviceActivitiesTest {
     }
 
     @Test
+    void synchronisedAndBroadcastCallsSayTheirModeAndReadTheirResults() throws Exception {
+        devices.answerWith(published::add);
+        var sync = devices.synchronise("blink", List.of(1), Duration.ofSeconds(4), Duration.ofMillis(300), 1);
+        var context = JSON.readTree(published.get(0).contextData());
+        assertThat(context.get("mode").asText()).isEqualTo("sync");
+        assertThat(context.get("timeLimit").asLong()).isEqualTo(4000);
+        assertThat(context.get("runTime").asLong()).isEqualTo(300);
+        assertThat(context.get("failureThreshold").asInt()).isEqualTo(1);
+        String answer = "{\"results\":[{\"device\":\"d1\",\"value\":\"on\"}],\"timedOut\":false,\"synchronised\":true,"
+                + "\"start\":1700000000000,\"participants\":[\"d1\",\"d2\"]}";
+        devices.handle(IoMessage.builder().infoType("jam/call-result").contextData(published.get(0).contextData())
+                .contentData(answer.getBytes(StandardCharsets.UTF_8)).build());
+        assertThat(sync.get(1, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(new DeviceActivities.SynchronisedCallResult(
+                true, 1_700_000_000_000L, List.of("d1", "d2"), List.of(new DeviceActivities.DeviceResult("d1", "on")), ""));
+
+        var broadcast = devices.broadcast("blink", List.of(), Duration.ofSeconds(1));
+        assertThat(JSON.readTree(published.get(1).contextData()).get("mode").asText()).isEqualTo("async");
+        devices.handle(IoMessage.builder().infoType("jam/call-result").contextData(published.get(1).contextData())
+                .contentData("{\"results\":[],\"timedOut\":true}".getBytes(StandardCharsets.UTF_8)).build());
+        assertThat(broadcast.get(1, java.util.concurrent.TimeUnit.SECONDS).timedOut()).isTrue();
+    }
+
+    @Test
     void aKillInterruptsTheActivity() throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         devices.serve("long", args -> {

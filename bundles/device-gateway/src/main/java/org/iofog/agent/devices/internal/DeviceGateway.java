@@ -232,7 +232,8 @@ public final class DeviceGateway implements SubsystemHealth {
         String passwords = config.passwordFile().isBlank()
                 ? Path.of(System.getProperty("karaf.etc", "etc"), "iofog-devices.passwd").toString() : config.passwordFile();
         MqttEndpoint.Settings mqtt = new MqttEndpoint.Settings(config.host(), config.port(), config.allowAnonymous(), passwords,
-                config.maxMessageBytes(), config.maxConnections(), config.maxPublishesPerSecond());
+                config.maxMessageBytes(), config.maxConnections(), config.maxPublishesPerSecond(), config.tlsPort(),
+                config.tlsKeyStore(), config.tlsKeyStorePassword(), config.tlsTrustedClients());
         MqttEndpoint[] endpointRef = new MqttEndpoint[1];
         FogBroker b = new FogBroker(settings, (topic, message) -> {
             MqttEndpoint e = endpointRef[0];

@@ -15,6 +15,18 @@ public @interface DeviceGatewayConfig {
     @AttributeDefinition(description = "MQTT port")
     int port() default 1883;
 
+    @AttributeDefinition(description = "MQTT over TLS on this port too (same host); 0: no TLS")
+    int tlsPort() default 0;
+
+    @AttributeDefinition(description = "PKCS#12 key store with the TLS key and certificate chain")
+    String tlsKeyStore() default "";
+
+    @AttributeDefinition(description = "Password of the TLS key store", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
+    String tlsKeyStorePassword() default "";
+
+    @AttributeDefinition(description = "PEM file of the authorities that sign device certificates; set: devices on the TLS port must present one (besides their credentials)")
+    String tlsTrustedClients() default "";
+
     @AttributeDefinition(description = "Let devices in without credentials (off: only those of passwordFile)")
     boolean allowAnonymous() default false;
 

@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
 import org.iofog.sdk.message.IoMessage;
@@ -177,6 +178,8 @@ final class FogBroker {
                     case "REXEC-RDY" -> ready(m);
                     case "REPORT-REP" -> reported(m);
                     case "EXEC-ACK" -> executing(m);
+                    case "AGREE-SYN" -> offered(m, true);
+                    case "REJECT-SYN" -> offered(m, false);
                     case "RKILL-ACK", "RKILL-IGN" -> count("runs." + m.cmd());
                     default -> count("ignored.unknownCommand");
                 }
@@ -448,6 +451,10 @@ final class FogBroker {
 
     // ---- microservices calling devices (J to C) ----
 
+    /** A synchronised start: when, and who takes part. */
+    record Schedule(long start, List<String> participants) {
+    }
+
     /** How a run picks the devices that carry it out among those that said they are ready. */
     enum Policy { FIRST, ALL, MAJORITY }
 
@@ -464,6 +471,28 @@ final class FogBroker {
         final Map<String, String> started = new LinkedHashMap<>();
         final Map<String, Object> results = new LinkedHashMap<>();
         boolean killed;
+        /** Started device -> when to ask it for a report (REPORT-REQ FOG) if it has not reported. */
+        final Map<String, Long> reportDue = new HashMap<>();
+        /** Synchronised (REQ-SYN): devices offer start times, all participants start at one. */
+        boolean synchronised;
+        /** Absolute: a schedule must start by then. */
+        long timeLimitMillis;
+        /** Absolute: the offers are weighed then (or as soon as every device answered). */
+        long collectUntilMillis;
+        /** How long after a schedule's start its participants have to report. */
+        long runTimeMillis;
+        int failureThreshold;
+        int backups;
+        List<Object> args = List.of();
+        /** Device -> the start-time slots it offered ({@code [from, to]}, epoch ms); empty: it refused. */
+        final Map<String, List<long[]>> offers = new LinkedHashMap<>();
+        /** What is still to try, the one under way first; empty before the offers are weighed. */
+        final List<Schedule> schedules = new ArrayList<>();
+        /** Participants of the schedule under way that reported an error. */
+        final Set<String> failed = new java.util.HashSet<>();
+        Schedule lastSchedule;
+        int schedulesTried;
+        String syncFailure;
 
         Run(String id, String caller, String activity, Policy policy, int count, long deadlineMillis) {
             this.id = id;
@@ -502,14 +531,30 @@ final class FogBroker {
             return;
         }
         long now = clock.getAsLong();
+        String mode = context.path("mode").asText("");
+        long deadline = Math.max(100, context.path("deadline").asLong(5_000));
+        long timeLimit = Math.max(100, context.path("timeLimit").asLong(5_000));
+        if ("sync".equals(mode)) {
+            deadline += timeLimit; // the schedule may start as late as the time limit
+        }
         Run run = new Run(runId, message.publisher(), context.path("activity").asText(), policy,
-                Math.max(1, context.path("count").asInt(1)),
-                now + Math.min(settings.maxRunMillis(), Math.max(100, context.path("deadline").asLong(5_000))));
+                Math.max(1, context.path("count").asInt(1)), now + Math.min(settings.maxRunMillis(), deadline));
         runs.put(runId, run);
         List<Object> values = new ArrayList<>();
         args.forEach(a -> values.add(JSON.convertValue(a, Object.class)));
-        run.broadcast = "async".equals(context.path("mode").asText());
-        if (run.broadcast) {
+        run.broadcast = "async".equals(mode);
+        run.synchronised = "sync".equals(mode);
+        if (run.synchronised) {
+            // REQ-SYN src activity runid _ [time_limit]: who can start, and when, before the limit?
+            run.timeLimitMillis = now + timeLimit;
+            run.collectUntilMillis = now + Math.max(0, Math.min(timeLimit, context.path("collect").asLong(Math.min(timeLimit / 2, 2_000))));
+            run.runTimeMillis = Math.max(1, context.path("runTime").asLong(settings.defaultLeaseMillis()));
+            run.failureThreshold = Math.max(0, context.path("failureThreshold").asInt(0));
+            run.backups = Math.max(0, Math.min(2, context.path("backups").asInt(2)));
+            run.args = values;
+            devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REQ-SYN", run.caller, run.activity, runId, "_",
+                    List.of(run.timeLimitMillis), settings.broadcastEncoding()));
+        } else if (run.broadcast) {
             // EXEC-ASY src funcname actid device_id [args]: every device runs it; each says so with its lease.
             devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("EXEC-ASY", run.caller, run.activity, runId, "_", values,
                     settings.broadcastEncoding()));
@@ -574,6 +619,9 @@ final class FogBroker {
         boolean chosen = run.policy != Policy.FIRST || run.started.size() < run.count;
         if (chosen) {
             run.started.put(device, m.actid());
+            long lease = !m.args().isEmpty() && m.args().get(0) instanceof Number n && n.longValue() > 0 ? n.longValue()
+                    : settings.defaultLeaseMillis();
+            run.reportDue.put(device, clock.getAsLong() + lease);
         }
         devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of(chosen ? "REXEC-STA" : "REXEC-QUI", run.id, run.activity, m.actid(),
                 device, List.of(), m.encoding()));
@@ -583,11 +631,30 @@ final class FogBroker {
     private void reported(DeviceMessage m) {
         Run run = runs.get(m.actarg());
         String device = m.actid();
-        if (run == null || !"FIN".equals(m.opt()) || !run.started.containsKey(device)) {
+        if (run != null && run.synchronised) {
+            reportedOnSchedule(run, m);
+            return;
+        }
+        if (run == null || !run.started.containsKey(device) || run.broadcast || run.results.containsKey(device)) {
             count("ignored.unexpectedReport");
             return;
         }
-        run.results.put(device, m.args().isEmpty() ? null : m.args().get(0));
+        Object value = m.args().isEmpty() ? null : m.args().get(0);
+        switch (m.opt()) {
+            case "FIN", "COMPLETE-SUC" -> run.results.put(device, value);
+            case "COMPLETE-ERR" -> run.results.put(device, java.util.Collections.singletonMap("error", value));
+            case "LEASE-EXT" -> {
+                // Still running (the answer to REPORT-REQ FOG): ask again when the new lease ends.
+                long lease = value instanceof Number n && n.longValue() > 0 ? n.longValue() : settings.defaultLeaseMillis();
+                run.reportDue.put(device, clock.getAsLong() + lease);
+                count("runs.leaseExtensions");
+                return;
+            }
+            default -> {
+                count("ignored.unexpectedReport");
+                return;
+            }
+        }
         boolean enough = switch (run.policy) {
             case FIRST -> run.results.size() >= run.count;
             case ALL -> run.results.size() >= byId.size();
@@ -595,6 +662,176 @@ final class FogBroker {
         };
         if (enough) {
             finish(run, false);
+        }
+    }
+
+    /**
+     * {@code REPORT-REQ FOG activity device_id runid} to each started device whose lease
+     * ended without a report; it answers {@code REPORT-REP} with {@code LEASE-EXT [lease]},
+     * {@code COMPLETE-SUC [value]} (or {@code FIN}) or {@code COMPLETE-ERR [error]}.
+     * Asked again after each lease (or the default lease) without an answer.
+     */
+    private void askOverdue(Run run, long now) {
+        for (Map.Entry<String, Long> due : run.reportDue.entrySet()) {
+            String device = due.getKey();
+            if (now >= due.getValue() && !run.results.containsKey(device) && byId.containsKey(device)) {
+                devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("REPORT-REQ", "FOG", run.activity, device, run.id, List.of(),
+                        settings.broadcastEncoding()));
+                due.setValue(now + settings.defaultLeaseMillis());
+                count("runs.reportRequests");
+            }
+        }
+    }
+
+    // ---- the synchronised schedule ----
+
+    /**
+     * {@code AGREE-SYN device_id activity runid _ [[from, to], ...]}: the epoch-ms slots in
+     * which the device can start; {@code REJECT-SYN device_id activity runid}: it will not.
+     */
+    private void offered(DeviceMessage m, boolean agrees) {
+        Run run = runs.get(m.actid());
+        String device = m.opt();
+        if (run == null || !run.synchronised || !byId.containsKey(device) || !run.schedules.isEmpty()
+                || run.lastSchedule != null) {
+            count("ignored.unexpectedOffer");
+            return;
+        }
+        List<long[]> slots = new ArrayList<>();
+        if (agrees) {
+            for (Object o : m.args()) {
+                if (o instanceof List<?> l && l.size() == 2 && l.get(0) instanceof Number from && l.get(1) instanceof Number to
+                        && from.longValue() <= to.longValue()) {
+                    slots.add(new long[] {from.longValue(), to.longValue()});
+                } else {
+                    count("ignored.malformedOffer");
+                    return;
+                }
+            }
+        }
+        run.offers.put(device, slots);
+        count(agrees ? "sync.agreed" : "sync.rejected");
+        if (run.offers.size() >= byId.size()) {
+            schedule(run); // every registered device answered: no need to wait longer
+        }
+    }
+
+    /**
+     * The schedule with the most participants that starts soonest within the time limit
+     * ({@code SYNC-SCHED PRI}), and up to two backups, the next best at other times
+     * ({@code SYNC-SCHED BAK}); args {@code [start, [device ids], [activity args]]}.
+     */
+    private void schedule(Run run) {
+        long now = clock.getAsLong();
+        java.util.TreeSet<Long> starts = new java.util.TreeSet<>();
+        run.offers.values().forEach(slots -> slots.forEach(slot -> {
+            long t = Math.max(slot[0], now);
+            if (t <= slot[1] && t <= run.timeLimitMillis) {
+                starts.add(t);
+            }
+        }));
+        List<Schedule> ranked = new ArrayList<>();
+        for (long t : starts) {
+            List<String> who = new ArrayList<>();
+            run.offers.forEach((device, slots) -> {
+                for (long[] slot : slots) {
+                    if (slot[0] <= t && t <= slot[1]) {
+                        who.add(device);
+                        break;
+                    }
+                }
+            });
+            ranked.add(new Schedule(t, List.copyOf(who)));
+        }
+        ranked.sort(java.util.Comparator.comparingInt((Schedule x) -> -x.participants().size()).thenComparingLong(Schedule::start));
+        if (ranked.isEmpty()) {
+            run.syncFailure = run.offers.isEmpty() ? "no device answered" : "no device can start within the time limit";
+            finish(run, false);
+            return;
+        }
+        run.schedules.addAll(ranked.subList(0, Math.min(ranked.size(), 1 + run.backups)));
+        for (int i = 0; i < run.schedules.size(); i++) {
+            announceSchedule(run, run.schedules.get(i), i == 0 ? "PRI" : "BAK");
+        }
+        follow(run);
+    }
+
+    private void announceSchedule(Run run, Schedule s, String kind) {
+        devices.publish(MACHINE_ANNOUNCE, DeviceMessage.of("SYNC-SCHED", kind, run.activity, run.id, "_",
+                List.of(s.start(), s.participants(), run.args), settings.broadcastEncoding()));
+    }
+
+    /** The schedule at the head of the list is the one under way. */
+    private void follow(Run run) {
+        Schedule s = run.schedules.get(0);
+        run.lastSchedule = s;
+        run.results.clear();
+        run.failed.clear();
+        run.started.clear();
+        s.participants().forEach(d -> run.started.put(d, run.id));
+        count("sync.schedules");
+    }
+
+    /** {@code REPORT-REP FIN|ERR actname device_id runid [result or error]} of a participant. */
+    private void reportedOnSchedule(Run run, DeviceMessage m) {
+        String device = m.actid();
+        Schedule s = run.schedules.isEmpty() ? null : run.schedules.get(0);
+        // A report before the schedule's start belongs to one abandoned before it.
+        if (s == null || !s.participants().contains(device) || run.results.containsKey(device) || run.failed.contains(device)
+                || clock.getAsLong() < s.start()) {
+            count("ignored.unexpectedReport");
+            return;
+        }
+        switch (m.opt()) {
+            case "FIN" -> run.results.put(device, m.args().isEmpty() ? null : m.args().get(0));
+            case "ERR" -> run.failed.add(device);
+            default -> {
+                count("ignored.unexpectedReport");
+                return;
+            }
+        }
+        settle(run, false);
+    }
+
+    /**
+     * Ends the schedule under way when it can be judged: too many failures move to the next
+     * schedule; every participant reported (or, when it is due, the silent ones counted as
+     * failures within the threshold) completes the run.
+     */
+    private void settle(Run run, boolean due) {
+        Schedule s = run.schedules.get(0);
+        int failures = run.failed.size();
+        if (due) {
+            failures += s.participants().size() - run.results.size() - run.failed.size();
+        }
+        if (failures > run.failureThreshold) {
+            count("sync.failovers");
+            run.schedulesTried++;
+            run.schedules.remove(0);
+            long now = clock.getAsLong();
+            run.schedules.removeIf(next -> next.start() < now); // a backup whose time has passed cannot be kept
+            if (run.schedules.isEmpty()) {
+                run.syncFailure = "every schedule failed (more than " + run.failureThreshold + " failures)";
+                finish(run, false);
+                return;
+            }
+            announceSchedule(run, run.schedules.get(0), "PRI"); // the backup becomes the primary
+            follow(run);
+            return;
+        }
+        if (due || run.results.size() + run.failed.size() >= s.participants().size()) {
+            finish(run, false);
+        }
+    }
+
+    /** Offers weighed when their time is up, schedules judged when their reports are due. */
+    private void tickSynchronised(Run run, long now) {
+        if (run.schedules.isEmpty()) {
+            if (run.lastSchedule == null && now >= run.collectUntilMillis) {
+                schedule(run);
+            }
+        } else if (now >= run.schedules.get(0).start() + run.runTimeMillis) {
+            settle(run, true);
         }
     }
 
@@ -607,6 +844,20 @@ final class FogBroker {
         content.put("timedOut", timedOut);
         content.put("killed", run.killed);
         content.put("started", run.started.size());
+        if (run.synchronised) {
+            boolean synchronised = run.syncFailure == null && !run.killed && !timedOut && run.lastSchedule != null;
+            content.put("synchronised", synchronised);
+            if (run.syncFailure != null) {
+                content.put("reason", run.syncFailure);
+            }
+            if (run.lastSchedule != null) {
+                content.put("start", run.lastSchedule.start());
+                ArrayNode participants = content.putArray("participants");
+                run.lastSchedule.participants().forEach(participants::add);
+                content.put("schedulesTried", run.schedulesTried + (synchronised ? 1 : 0));
+            }
+            count(synchronised ? "sync.complete" : "sync.failed");
+        }
         ObjectNode context = JSON.createObjectNode().put("runid", run.id).put("activity", run.activity);
         try {
             microservices.send(run.caller, IoMessage.builder().infoType(CALL_RESULT_TYPE).infoFormat("json")
@@ -630,6 +881,13 @@ final class FogBroker {
             }
         });
         overdue.forEach(r -> finish(r, true));
+        for (Run r : new ArrayList<>(runs.values())) {
+            if (r.synchronised && runs.containsKey(r.id)) {
+                tickSynchronised(r, now);
+            } else if (!r.broadcast) {
+                askOverdue(r, now);
+            }
+        }
         if (now - startedMillis <= settings.announceMillis()
                 && (lastAnnounceMillis == Long.MIN_VALUE || now - lastAnnounceMillis >= settings.announceIntervalMillis())) {
             lastAnnounceMillis = now;

@@ -39,8 +39,20 @@ final class MqttEndpoint implements AutoCloseable {
         void gone(String client);
     }
 
+    /**
+     * @param tlsPort            MQTT over TLS on this port too (same host); 0: none
+     * @param tlsKeyStore        PKCS#12 file with the endpoint's key and certificate chain
+     * @param tlsTrustedClients  PEM file of the authorities whose client certificates devices must
+     *                           present on the TLS port; empty: no client certificate asked
+     */
     record Settings(String host, int port, boolean allowAnonymous, String passwordFile, int maxMessageBytes,
-                    int maxConnections, int maxPublishesPerSecond) {
+                    int maxConnections, int maxPublishesPerSecond, int tlsPort, String tlsKeyStore,
+                    String tlsKeyStorePassword, String tlsTrustedClients) {
+
+        Settings(String host, int port, boolean allowAnonymous, String passwordFile, int maxMessageBytes,
+                 int maxConnections, int maxPublishesPerSecond) {
+            this(host, port, allowAnonymous, passwordFile, maxMessageBytes, maxConnections, maxPublishesPerSecond, 0, "", "", "");
+        }
     }
 
     private final Server server = new Server();
@@ -75,8 +87,39 @@ final class MqttEndpoint implements AutoCloseable {
         p.setProperty("allow_zero_byte_client_id", "true");
         IAuthenticator authenticator = settings.passwordFile().isBlank() ? (client, user, password) -> false
                 : new PasswordFileAuthenticator(java.nio.file.Path.of(settings.passwordFile()));
-        server.startServer(new MemoryConfig(p), List.of(new Interceptor()), null,
+        io.moquette.broker.ISslContextCreator tls = null;
+        if (settings.tlsPort() > 0) {
+            // Built here, so that a bad key store fails the start with its reason (Moquette would only log it).
+            io.netty.handler.ssl.SslContext context = tlsContext();
+            p.setProperty("ssl_port", String.valueOf(settings.tlsPort()));
+            p.setProperty("need_client_auth", String.valueOf(!settings.tlsTrustedClients().isBlank()));
+            tls = () -> context;
+        }
+        server.startServer(new MemoryConfig(p), List.of(new Interceptor()), tls,
                 settings.allowAnonymous() ? null : authenticator, null);
+    }
+
+    /** The TLS server context: the key store's key and chain; client certificates checked against the PEM authorities. */
+    private io.netty.handler.ssl.SslContext tlsContext() throws IOException {
+        try {
+            java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+            char[] password = settings.tlsKeyStorePassword().toCharArray();
+            try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(settings.tlsKeyStore()))) {
+                keys.load(in, password);
+            }
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(keys, password);
+            io.netty.handler.ssl.SslContextBuilder builder = io.netty.handler.ssl.SslContextBuilder.forServer(kmf)
+                    .sslProvider(io.netty.handler.ssl.SslProvider.JDK);
+            if (!settings.tlsTrustedClients().isBlank()) {
+                builder.trustManager(java.nio.file.Path.of(settings.tlsTrustedClients()).toFile())
+                        .clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE);
+            }
+            return builder.build();
+        } catch (java.security.GeneralSecurityException | IOException | IllegalArgumentException e) {
+            throw new IOException("TLS for devices: " + e.getMessage(), e);
+        }
     }
 
     int connectedClients() {

@@ -169,11 +169,19 @@ class DeviceGatewayOverMqttTest {
         final BlockingQueue<DeviceMessage> heard = new LinkedBlockingQueue<>();
 
         Device(String name, String user, String password) throws MqttException {
-            client = new MqttClient("tcp://127.0.0.1:" + port, name, new MemoryPersistence());
+            this("tcp://127.0.0.1:" + port, null, name, user, password);
+        }
+
+        Device(String uri, javax.net.SocketFactory sockets, String name, String user, String password) throws MqttException {
+            client = new MqttClient(uri, name, new MemoryPersistence());
             clients.add(client);
             MqttConnectOptions o = new MqttConnectOptions();
             o.setCleanSession(true);
             o.setConnectionTimeout(5);
+            if (sockets != null) {
+                o.setSocketFactory(sockets);
+                o.setHttpsHostnameVerificationEnabled(false); // the certificate names 127.0.0.1 by IP
+            }
             if (user != null) {
                 o.setUserName(user);
                 o.setPassword(password.toCharArray());
@@ -334,6 +342,70 @@ class DeviceGatewayOverMqttTest {
         String id = d.register("serial-3");
         d.send(FogBroker.FUNC_REQUEST, "REXEC-SYN", "-", "temperature", "f1", id, "hall");
         assertThat(d.await(m -> m.cmd().equals("REXEC-ACK")).actid()).isEqualTo("f1");
+    }
+
+    @Test
+    void overTlsDevicesNeedTheAuthoritysClientCertificateAsWellAsTheirCredentials() throws Exception {
+        keytool("-genkeypair", "-alias", "gateway", "-keyalg", "EC", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1",
+                "-validity", "2", "-keystore", dir.resolve("gateway.p12").toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        keytool("-exportcert", "-rfc", "-alias", "gateway", "-keystore", dir.resolve("gateway.p12").toString(),
+                "-storepass", "changeit", "-file", dir.resolve("gateway.pem").toString());
+        keytool("-genkeypair", "-alias", "device", "-keyalg", "EC", "-dname", "CN=thermo-app", "-validity", "2",
+                "-keystore", dir.resolve("device.p12").toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        keytool("-exportcert", "-rfc", "-alias", "device", "-keystore", dir.resolve("device.p12").toString(),
+                "-storepass", "changeit", "-file", dir.resolve("device.pem").toString());
+        int tlsPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            tlsPort = s.getLocalPort();
+        }
+        gateway.modified(config(DeviceGatewayConfig.class, Map.of("host", "127.0.0.1", "port", port,
+                "passwordFile", dir.resolve("passwd").toString(), "tlsPort", tlsPort,
+                "tlsKeyStore", dir.resolve("gateway.p12").toString(), "tlsKeyStorePassword", "changeit",
+                "tlsTrustedClients", dir.resolve("device.pem").toString())));
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.status().state() == org.iofog.agent.api.status.HealthState.RUNNING);
+
+        Device d = new Device("ssl://127.0.0.1:" + tlsPort, tls(true), "tls-sensor", "thermo-app", "s3cret");
+        assertThat(d.register("tls-serial")).isNotBlank();
+        // No client certificate: the handshake fails; with it but wrong credentials: refused.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Device("ssl://127.0.0.1:" + tlsPort, tls(false),
+                "no-cert", "thermo-app", "s3cret")).isInstanceOf(MqttException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Device("ssl://127.0.0.1:" + tlsPort, tls(true),
+                "bad-password", "thermo-app", "wrong")).isInstanceOf(MqttException.class);
+    }
+
+    /** Trusts the gateway's certificate; presents the device's when {@code withCertificate}. */
+    private javax.net.ssl.SSLSocketFactory tls(boolean withCertificate) throws Exception {
+        java.security.KeyStore trusted = java.security.KeyStore.getInstance("PKCS12");
+        trusted.load(null, null);
+        try (var in = Files.newInputStream(dir.resolve("gateway.pem"))) {
+            trusted.setCertificateEntry("gateway", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        }
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trusted);
+        javax.net.ssl.KeyManager[] keys = null;
+        if (withCertificate) {
+            java.security.KeyStore device = java.security.KeyStore.getInstance("PKCS12");
+            try (var in = Files.newInputStream(dir.resolve("device.p12"))) {
+                device.load(in, "changeit".toCharArray());
+            }
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(device, "changeit".toCharArray());
+            keys = kmf.getKeyManagers();
+        }
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(keys, tmf.getTrustManagers(), null);
+        return context.getSocketFactory();
+    }
+
+    private static void keytool(String... args) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("keytool: " + out).isZero();
     }
 
     @Test

@@ -314,6 +314,160 @@ class FogBrokerTest {
                 + b + "\",\"value\":\"off\"}]");
     }
 
+    private static IoMessage syncCall(String runId, String extra) {
+        String context = "{\"runid\":\"" + runId + "\",\"activity\":\"blink\",\"mode\":\"sync\",\"timeLimit\":10000" + extra + "}";
+        return IoMessage.builder().publisher("led").infoType("jam/call").infoFormat("json")
+                .contextData(context.getBytes(StandardCharsets.UTF_8)).contentData("[3]".getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    @Test
+    void aSynchronisedCallStartsTheMostDevicesAtTheSoonestTimeWithBackups() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        String c = register("cc", "sc");
+        broker.fromMicroservice(syncCall("sync-1", ""));
+        DeviceMessage request = announced("REQ-SYN").get(0);
+        assertThat(request.opt()).isEqualTo("led");
+        assertThat(request.actname()).isEqualTo("blink");
+        assertThat(request.actid()).isEqualTo("sync-1");
+        assertThat(request.args()).containsExactly(1_010_000L);
+
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", a, "blink", "sync-1", "_", List.of(1_002_000, 1_005_000)));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", b, "blink", "sync-1", "_", List.of(1_003_000, 1_009_000)));
+        assertThat(announced("SYNC-SCHED")).isEmpty(); // c has not answered, and the offers are still open
+        broker.fromDevice("cc", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", c, "blink", "sync-1", "_",
+                List.of(1_000_500, 1_001_000), List.of(1_004_000, 1_004_500)));
+
+        // All three can start at 1,004,000; a and b at 1,003,000; alone, c soonest at 1,000,500.
+        List<DeviceMessage> schedules = announced("SYNC-SCHED");
+        assertThat(schedules).extracting(DeviceMessage::opt).containsExactly("PRI", "BAK", "BAK");
+        assertThat(schedules.get(0).args()).containsExactly(1_004_000L, List.of(a, b, c), List.of(3));
+        assertThat(schedules.get(1).args()).containsExactly(1_003_000L, List.of(a, b), List.of(3));
+        assertThat(schedules.get(2).args()).containsExactly(1_000_500L, List.of(c), List.of(3));
+
+        now.set(1_004_200);
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, "sync-1", "on"));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, "sync-1", "on"));
+        assertThat(toMicroservices).isEmpty();
+        broker.fromDevice("cc", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", c, "sync-1", "off"));
+        var content = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(content.get("synchronised").asBoolean()).isTrue();
+        assertThat(content.get("start").asLong()).isEqualTo(1_004_000);
+        assertThat(content.get("participants").toString()).isEqualTo("[\"" + a + "\",\"" + b + "\",\"" + c + "\"]");
+        assertThat(content.get("results")).hasSize(3);
+        assertThat(content.get("schedulesTried").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void failuresPastTheThresholdMoveToABackupAndWithNoneLeftTheCallerIsTold() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        broker.fromMicroservice(syncCall("sync-2", ",\"backups\":1"));
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", a, "blink", "sync-2", "_", List.of(1_002_000, 1_006_000)));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", b, "blink", "sync-2", "_",
+                List.of(1_002_000, 1_002_500), List.of(1_005_000, 1_006_000)));
+        assertThat(announced("SYNC-SCHED")).extracting(m -> m.opt() + " " + m.args().get(0))
+                .containsExactly("PRI 1002000", "BAK 1005000");
+
+        // b fails on the primary: the backup becomes the primary.
+        now.set(1_002_100);
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "ERR", "blink", b, "sync-2", "stuck"));
+        assertThat(announced("SYNC-SCHED")).extracting(m -> m.opt() + " " + m.args().get(0))
+                .containsExactly("PRI 1002000", "BAK 1005000", "PRI 1005000");
+        // A late report for the abandoned schedule is not taken for the new one's.
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, "sync-2", "late"));
+        now.set(1_005_500);
+        broker.tick();
+        assertThat(toMicroservices).isEmpty(); // the backup's reports are not due yet
+
+        // Nobody reports on the backup either: with no schedule left, the caller is told.
+        now.set(1_006_001);
+        broker.tick();
+        var content = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(content.get("synchronised").asBoolean()).isFalse();
+        assertThat(content.get("reason").asText()).startsWith("every schedule failed");
+        assertThat(content.get("results")).isEmpty();
+        assertThat(broker.figures()).containsEntry("sync.failovers", 2L).containsEntry("runsInFlight", 0);
+    }
+
+    @Test
+    void aSynchronisationNobodyCanJoinFailsAtOnceOrWhenTheOffersCloseAndWithinTheThresholdItCompletes() throws Exception {
+        String a = register("ca", "sa");
+        broker.fromMicroservice(syncCall("sync-3", ""));
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REJECT-SYN", a, "blink", "sync-3", "_"));
+        var refused = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(refused.get("synchronised").asBoolean()).isFalse();
+        assertThat(refused.get("reason").asText()).isEqualTo("no device can start within the time limit");
+
+        broker.fromMicroservice(syncCall("sync-4", ",\"collect\":500"));
+        now.addAndGet(501);
+        broker.tick();
+        var silent = JSON.readTree(toMicroservices.get(1).message().contentData());
+        assertThat(silent.get("reason").asText()).isEqualTo("no device answered");
+
+        // One failure tolerated: a's error does not move the schedule; b's result completes it.
+        String b = register("cb", "sb");
+        long t = now.get();
+        broker.fromMicroservice(syncCall("sync-5", ",\"failureThreshold\":1"));
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", a, "blink", "sync-5", "_", List.of(t + 100, t + 200)));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", b, "blink", "sync-5", "_", List.of(t + 150, t + 300)));
+        now.set(t + 160);
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "ERR", "blink", a, "sync-5", "low battery"));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, "sync-5", "done"));
+        var tolerated = JSON.readTree(toMicroservices.get(2).message().contentData());
+        assertThat(tolerated.get("synchronised").asBoolean()).isTrue();
+        assertThat(tolerated.get("start").asLong()).isEqualTo(t + 150);
+        assertThat(tolerated.get("results").toString()).isEqualTo("[{\"device\":\"" + b + "\",\"value\":\"done\"}]");
+    }
+
+    @Test
+    void theSdksSynchronisedCallRoundTripsThroughTheBroker() throws Exception {
+        String a = register("ca", "sa");
+        String b = register("cb", "sb");
+        org.iofog.sdk.devices.DeviceActivities sdk = new org.iofog.sdk.devices.DeviceActivities();
+        // The microservice "led" publishes through the router to the gateway (here: at once).
+        sdk.answerWith(m -> broker.fromMicroservice(m.toBuilder().publisher("led").build()));
+        var result = sdk.synchronise("blink", List.of(3), java.time.Duration.ofSeconds(5), java.time.Duration.ofMillis(400), 0);
+        String runId = announced("REQ-SYN").get(0).actid();
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", a, "blink", runId, "_", List.of(1_001_000, 1_003_000)));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("AGREE-SYN", b, "blink", runId, "_", List.of(1_002_000, 1_002_100)));
+        now.set(1_002_050);
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", a, runId, 1));
+        broker.fromDevice("cb", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "FIN", "blink", b, runId, 2));
+        // The gateway's answer goes back to the microservice, whose SDK reads it.
+        assertThat(sdk.handle(toMicroservices.get(0).message())).isTrue();
+        var done = result.get(1, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(done.synchronised()).isTrue();
+        assertThat(done.start()).isEqualTo(1_002_000);
+        assertThat(done.participants()).containsExactly(a, b);
+        assertThat(done.results()).extracting(r -> r.device() + "=" + r.value()).containsExactly(a + "=1", b + "=2");
+        sdk.close();
+    }
+
+    @Test
+    void aStartedDeviceSilentPastItsLeaseIsAskedForAReport() throws Exception {
+        String a = register("ca", "sa");
+        broker.fromMicroservice(jamCall("run-r", "first", 1));
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REXEC-RDY", a, "blink", "z1", "run-r", 500, 9000));
+        now.addAndGet(400);
+        broker.tick();
+        assertThat(announced("REPORT-REQ")).isEmpty(); // its 500 ms lease runs
+        now.addAndGet(200);
+        broker.tick();
+        DeviceMessage ask = announced("REPORT-REQ").get(0);
+        assertThat(List.of(ask.opt(), ask.actname(), ask.actid(), ask.actarg())).containsExactly("FOG", "blink", a, "run-r");
+
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "LEASE-EXT", "blink", a, "run-r", 800));
+        now.addAndGet(500);
+        broker.tick();
+        assertThat(announced("REPORT-REQ")).hasSize(1); // the lease was extended
+        broker.fromDevice("ca", FogBroker.MACHINE_ACK, cbor("REPORT-REP", "COMPLETE-ERR", "blink", a, "run-r", "battery"));
+        var content = JSON.readTree(toMicroservices.get(0).message().contentData());
+        assertThat(content.get("timedOut").asBoolean()).isFalse();
+        assertThat(content.get("results").toString()).isEqualTo("[{\"device\":\"" + a + "\",\"value\":{\"error\":\"battery\"}}]");
+        assertThat(broker.figures()).containsEntry("runs.reportRequests", 1L).containsEntry("runs.leaseExtensions", 1L);
+    }
+
     @Test
     void theFirstPolicyStartsOnlyAsManyDevicesAsAskedAndAnswersAtOnce() throws Exception {
         String a = register("ca", "sa");

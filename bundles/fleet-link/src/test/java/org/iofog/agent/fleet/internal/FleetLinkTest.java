@@ -67,9 +67,16 @@ class FleetLinkTest {
     final class Broker {
         final int port;
         final Path home;
+        /** Extra acceptor parameters, e.g. TLS's. */
+        final String acceptorParameters;
         EmbeddedActiveMQ server;
 
         Broker() throws Exception {
+            this("");
+        }
+
+        Broker(String acceptorParameters) throws Exception {
+            this.acceptorParameters = acceptorParameters;
             port = freePort();
             home = Files.createTempDirectory(dir, "broker");
             start();
@@ -85,7 +92,7 @@ class FleetLinkTest {
                     .setLargeMessagesDirectory(home.resolve("large").toString())
                     .setPagingDirectory(home.resolve("paging").toString())
                     .setSecurityEnabled(false)
-                    .addAcceptorConfiguration("amqp", "tcp://127.0.0.1:" + port + "?protocols=AMQP")
+                    .addAcceptorConfiguration("amqp", "tcp://127.0.0.1:" + port + "?protocols=AMQP" + acceptorParameters)
                     .addAddressSetting("#", new AddressSettings().setAutoCreateAddresses(true).setAutoCreateQueues(true)
                             .setAutoDeleteQueues(false).setDefaultAddressRoutingType(RoutingType.ANYCAST)
                             .setDefaultQueueRoutingType(RoutingType.ANYCAST));
@@ -410,6 +417,56 @@ class FleetLinkTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> node.figure("backlogToRouter").equals(1L));
         node.link.modified(linkConfig(broker));
         assertThat(receiveAll(broker, "remote-dashboard", 1)).containsExactly(-1);
+    }
+
+    @Test
+    void overTlsTheRoutersCertificateIsCheckedAgainstTheConfiguredAuthority() throws Exception {
+        Path keyStore = dir.resolve("router.p12");
+        keytool("-genkeypair", "-alias", "router", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=127.0.0.1",
+                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", keyStore.toString(), "-storetype", "PKCS12",
+                "-storepass", "changeit");
+        Path routerCa = dir.resolve("router-ca.pem");
+        keytool("-exportcert", "-rfc", "-alias", "router", "-keystore", keyStore.toString(), "-storepass", "changeit",
+                "-file", routerCa.toString());
+        Path otherStore = dir.resolve("other.p12");
+        keytool("-genkeypair", "-alias", "other", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=127.0.0.1",
+                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", otherStore.toString(), "-storetype", "PKCS12",
+                "-storepass", "changeit");
+        Path otherCa = dir.resolve("other-ca.pem");
+        keytool("-exportcert", "-rfc", "-alias", "other", "-keystore", otherStore.toString(), "-storepass", "changeit",
+                "-file", otherCa.toString());
+        Broker broker = new Broker(";sslEnabled=true;keyStorePath=" + keyStore + ";keyStorePassword=changeit;keyStoreType=PKCS12");
+
+        // An authority that did not sign the router's certificate: no connection.
+        Node node = new Node("tls", broker, microservice("sensor", false, "remote-dashboard"));
+        node.link.modified(config(FleetLinkConfig.class, Map.of("routerHost", "127.0.0.1", "routerPort", broker.port,
+                "tls", true, "caCertificateFile", otherCa.toString(), "maxReconnectDelaySeconds", 1)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Long) node.figure("connectionFailures") >= 1);
+        assertThat(node.figure("connected")).isEqualTo(0);
+        assertThat(node.link.status().detail()).startsWith("disconnected");
+
+        // The router's own authority: connected, and the message goes out.
+        node.link.modified(config(FleetLinkConfig.class, Map.of("routerHost", "127.0.0.1", "routerPort", broker.port,
+                "tls", true, "caCertificateFile", routerCa.toString(), "maxReconnectDelaySeconds", 1)));
+        node.awaitConnected();
+        node.router.publish("sensor", reading("over tls"));
+        Connection c = new JmsConnectionFactory("amqps://127.0.0.1:" + broker.port + "?transport.trustStoreLocation="
+                + keyStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12").createConnection();
+        c.start();
+        peers.add(c);
+        Session peer = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue("remote-dashboard")).receive(10_000);
+        assertThat(m).isNotNull();
+        assertThat(JSON.readTree(m.getText()).get("publisher").asText()).isEqualTo("sensor");
+    }
+
+    private static void keytool(String... args) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as("keytool " + String.join(" ", args) + ": " + out).isZero();
     }
 
     /** Receives until {@code count} distinct messages came; numbers in content, -1 for text. */

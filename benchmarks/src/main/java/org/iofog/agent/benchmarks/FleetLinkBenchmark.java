@@ -1,0 +1,341 @@
+package org.iofog.agent.benchmarks;
+
+import jakarta.jms.CompletionListener;
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import jakarta.jms.TextMessage;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.apache.activemq.artemis.api.core.RoutingType;
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.server.JournalType;
+import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
+import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import org.apache.qpid.jms.JmsConnectionFactory;
+import org.iofog.agent.localapi.internal.BenchmarkSecrets;
+import org.iofog.sdk.message.IoMessage;
+import org.iofog.sdk.message.IoMessageJson;
+
+/**
+ * Node-to-node delivery through the ioFog Router (issue 12), side by side with the same
+ * messages sent by a plain AMQP client through the same broker, in one run.
+ *
+ * <p>Ours: two real assemblies (node A and node B) whose fleet links share one AMQP 1.0
+ * broker (Apache ActiveMQ Artemis, embedded in this JVM, persistent with the journal not
+ * forced to disk, on loopback). A publisher JVM is microservice {@code bench-pub} on node
+ * A's Local API, routed to {@code bench-sub}, a consumer on node B, read by a receiver JVM
+ * on node B's Local API. Each message: SDK -> A's router (durable) -> A's fleet link ->
+ * broker -> B's fleet link -> B's router (durable) -> SDK.
+ *
+ * <p>Plain: a publisher JVM sends the same messages (the v3 JSON of the same 100-byte
+ * content, durable, asynchronous with the same 1,000 in flight as the fleet link's
+ * window) straight to an address of the same broker, and a receiver JVM reads them and
+ * decodes them from JSON, as a v3 agent would.
+ *
+ * <p>{@code java -cp benchmarks/target/benchmarks.jar org.iofog.agent.benchmarks.FleetLinkBenchmark [reps] [messages] [rate] [seconds]}
+ * (defaults 3, 100,000, 1,000 msg/s, 30 s after a 10 s warm-up; {@code -Dbench.warmupSeconds}).
+ * Prints saturation throughput and p50/p99/max latency at the paced rate, medians of the
+ * repetitions, and our overhead as ratios.
+ */
+public final class FleetLinkBenchmark {
+
+    static final String PLAIN_ADDRESS = "bench-plain";
+    private static final int WINDOW = 1000;
+
+    private record Result(double throughput, double p50, double p99, double max) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        // The broker's audit log says every session and consumer at INFO: warnings only.
+        System.setProperty("org.slf4j.simpleLogger.log.org.apache.activemq", "warn");
+        int reps = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        int messages = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
+        int rate = args.length > 2 ? Integer.parseInt(args[2]) : 1_000;
+        int seconds = args.length > 3 ? Integer.parseInt(args[3]) : 30;
+        int warmup = Integer.getInteger("bench.warmupSeconds", 10);
+        new FleetLinkBenchmark().run(reps, messages, rate, seconds, warmup);
+    }
+
+    private Path scratch;
+    private EmbeddedActiveMQ broker;
+    private final List<Process> agents = new ArrayList<>();
+    private final List<Path> homes = new ArrayList<>();
+
+    private void run(int reps, int messages, int rate, int seconds, int warmup) throws Exception {
+        scratch = Files.createTempDirectory("iofog-fleet-bench");
+        try {
+            int[] ports = freePorts(3);
+            int brokerPort = ports[0];
+            startBroker(brokerPort);
+            LocalApiBenchmark.busyboxImage();
+            int portA = ports[1];
+            int portB = ports[2];
+            Path a = startAgent("a", portA, brokerPort, "{\"uuid\":\"" + LocalApiBenchmark.PUB + "\",\"imageId\":\"iofog-bench/busybox:1\","
+                    + "\"registryId\":2,\"routes\":[\"" + LocalApiBenchmark.SUB + "\"],\"cmd\":[\"sleep\",\"86400\"]}");
+            Path b = startAgent("b", portB, brokerPort, "{\"uuid\":\"" + LocalApiBenchmark.SUB + "\",\"imageId\":\"iofog-bench/busybox:1\","
+                    + "\"registryId\":2,\"isConsumer\":true,\"routes\":[],\"cmd\":[\"sleep\",\"86400\"]}");
+            String pubSecret = BenchmarkSecrets.secretFor(a.resolve("iofog-data/localapi/secret.key"), LocalApiBenchmark.PUB);
+            String subSecret = BenchmarkSecrets.secretFor(b.resolve("iofog-data/localapi/secret.key"), LocalApiBenchmark.SUB);
+            System.out.println("two agents ready, their fleet links connected to the broker on 127.0.0.1:" + brokerPort);
+
+            List<Result> ours = new ArrayList<>();
+            List<Result> plain = new ArrayList<>();
+            for (int r = 0; r < reps; r++) {
+                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), pubSecret, String.valueOf(portA)},
+                        messages, rate, warmup, seconds);
+                ours.add(x);
+                print(r, "ioFog agents, node A -> router -> node B", x);
+                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "", String.valueOf(brokerPort)},
+                        messages, rate, warmup, seconds);
+                plain.add(y);
+                print(r, "plain AMQP client -> router -> client", y);
+            }
+            System.out.printf("%nNode to node through the broker, medians of %d repetitions: %d messages of %d bytes (saturation);"
+                    + " paced %d msg/s for %d s after a %d s warm-up (latency)%n", reps, messages, LocalApiBenchmark.PAYLOAD,
+                    rate, seconds, warmup);
+            System.out.printf("%-44s %10s %9s %9s %9s%n", "path", "msg/s", "p50 ms", "p99 ms", "max ms");
+            Result o = median(ours);
+            Result p = median(plain);
+            System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "ioFog agents (durable, at-least-once)", o.throughput, o.p50, o.p99, o.max);
+            System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "plain AMQP clients", p.throughput, p.p50, p.p99, p.max);
+            System.out.printf("overhead (ours as a multiple of plain; target <= 1.3): throughput %.2fx (plain / ours), "
+                    + "p50 latency %.2fx, p99 latency %.2fx%n", p.throughput / o.throughput, o.p50 / p.p50, o.p99 / p.p99);
+        } finally {
+            for (Process agent : agents) {
+                LocalApiBenchmark.stopKaraf(agent, scratch);
+            }
+            for (Path home : homes) {
+                Path id = home.resolve("iofog-data/containers/agent-id");
+                if (Files.exists(id)) {
+                    LocalApiBenchmark.sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + Files.readString(id).strip()
+                            + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
+                }
+            }
+            if (broker != null) {
+                broker.stop();
+            }
+            LocalApiBenchmark.sh("rm -rf " + scratch);
+        }
+    }
+
+    private static void print(int r, String path, Result x) {
+        System.out.printf("  rep %d %-44s %8.0f msg/s; p50 %.3f ms, p99 %.3f ms, max %.3f ms%n", r + 1, path, x.throughput,
+                x.p50, x.p99, x.max);
+    }
+
+    private void startBroker(int port) throws Exception {
+        Path home = scratch.resolve("broker");
+        Configuration c = new ConfigurationImpl()
+                .setPersistenceEnabled(true)
+                .setJournalType(JournalType.NIO)
+                // Like the agents' stores by default: written, not forced to disk on each message.
+                .setJournalSyncNonTransactional(false)
+                .setJournalSyncTransactional(false)
+                .setJournalDirectory(home.resolve("journal").toString())
+                .setBindingsDirectory(home.resolve("bindings").toString())
+                .setLargeMessagesDirectory(home.resolve("large").toString())
+                .setPagingDirectory(home.resolve("paging").toString())
+                .setSecurityEnabled(false)
+                .addAcceptorConfiguration("amqp", "tcp://127.0.0.1:" + port + "?protocols=AMQP")
+                .addAddressSetting("#", new AddressSettings().setAutoCreateAddresses(true).setAutoCreateQueues(true)
+                        .setAutoDeleteQueues(false).setDefaultAddressRoutingType(RoutingType.ANYCAST)
+                        .setDefaultQueueRoutingType(RoutingType.ANYCAST));
+        broker = new EmbeddedActiveMQ();
+        broker.setConfiguration(c);
+        broker.start();
+    }
+
+    /** Unpacks and starts one agent, its Local API on {@code localApiPort}, its fleet link on the broker. */
+    private Path startAgent(String name, int localApiPort, int brokerPort, String microservice) throws Exception {
+        Path dir = Files.createDirectories(scratch.resolve(name));
+        Path home = LocalApiBenchmark.unpack(dir);
+        homes.add(home);
+        LocalApiBenchmark.setting(home.resolve("etc/org.iofog.agent.localapi.cfg"), "port", String.valueOf(localApiPort));
+        LocalApiBenchmark.setting(home.resolve("etc/org.iofog.agent.devicegateway.cfg"), "enabled", "false");
+        Path fleet = home.resolve("etc/org.iofog.agent.fleet.cfg");
+        LocalApiBenchmark.setting(fleet, "routerHost", "127.0.0.1");
+        LocalApiBenchmark.setting(fleet, "routerPort", String.valueOf(brokerPort));
+        LocalApiBenchmark.setting(fleet, "window", String.valueOf(WINDOW));
+        Files.writeString(home.resolve("etc/deployment.json"), "{\"microservices\":[" + microservice + "]}");
+        agents.add(LocalApiBenchmark.startKaraf(home, dir));
+        int adminPort = Integer.parseInt(Files.readString(home.resolve("etc/org.iofog.agent.admin.cfg")).lines()
+                .filter(l -> l.matches("port\\s*=.*")).reduce((x, y) -> y).orElseThrow().split("=")[1].trim());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!metrics(adminPort).contains("iofog_subsystem_figure{figure=\"connected\",subsystem=\"fleet-link\"} 1")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("agent " + name + "'s fleet link did not connect; see " + home.resolve("log/karaf.log"));
+            }
+            Thread.sleep(100);
+        }
+        Path key = home.resolve("iofog-data/localapi/secret.key");
+        for (int i = 0; i < 100 && !Files.exists(key); i++) {
+            Thread.sleep(100);
+        }
+        return home;
+    }
+
+    private static String metrics(int adminPort) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + adminPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : "";
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    /**
+     * One path, one repetition: saturation, then warm-up and latency. {@code side}: system,
+     * receiver secret, receiver port, publisher secret, publisher port.
+     */
+    private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds) throws Exception {
+        long measured = (long) rate * seconds;
+        LocalApiBenchmark.Child sub = LocalApiBenchmark.Child.start(List.of("sub", side[0], String.valueOf(messages),
+                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]));
+        LocalApiBenchmark.Child pub = null;
+        try {
+            sub.await("ready");
+            pub = LocalApiBenchmark.Child.start(List.of("pub", side[0], String.valueOf(messages), rate + ":" + warmup + ":" + seconds,
+                    side[3].isEmpty() ? "-" : side[3], side[4]));
+            String started = pub.await("started");
+            String saturated = sub.await("saturated");
+            pub.await("published");
+            String done = sub.await("done");
+            pub.await("finished");
+            long start = Long.parseLong(started.split(" ")[1]);
+            String[] s = saturated.split(" ");
+            String[] d = done.split(" ");
+            return new Result(Long.parseLong(s[1]) * 1e9 / (Long.parseLong(s[2]) - start),
+                    Double.parseDouble(d[2]), Double.parseDouble(d[3]), Double.parseDouble(d[4]));
+        } finally {
+            if (pub != null) {
+                pub.close();
+            }
+            sub.close();
+        }
+    }
+
+    private static Result median(List<Result> results) {
+        return new Result(median(results, Result::throughput), median(results, Result::p50), median(results, Result::p99),
+                median(results, Result::max));
+    }
+
+    private static double median(List<Result> results, java.util.function.ToDoubleFunction<Result> figure) {
+        double[] sorted = results.stream().mapToDouble(figure).sorted().toArray();
+        return sorted[sorted.length / 2];
+    }
+
+    /** Distinct free ports: all held open at once, so the kernel cannot hand out one twice. */
+    private static int[] freePorts(int n) throws Exception {
+        java.net.ServerSocket[] held = new java.net.ServerSocket[n];
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                held[i] = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                ports[i] = held[i].getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (java.net.ServerSocket s : held) {
+                if (s != null) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the plain AMQP roles
+
+    /** What a v3 agent puts on the router for one message: the JSON of the stamped ioMessage. */
+    private static String v3Text(byte[] content) {
+        return new String(IoMessageJson.write(IoMessage.builder().publisher(LocalApiBenchmark.PUB).id("0123456789abcdef0123456789abcdef")
+                .timestamp(System.currentTimeMillis()).infoType("application/octet-stream").infoFormat("bench")
+                .contentData(content).build()), StandardCharsets.UTF_8);
+    }
+
+    /** Sends durable text messages asynchronously, at most {@link #WINDOW} unsettled. */
+    static final class PlainSender implements AutoCloseable {
+        private final Connection connection;
+        private final Session session;
+        private final MessageProducer producer;
+        private final Semaphore window = new Semaphore(WINDOW);
+        private final AtomicReference<Exception> failure = new AtomicReference<>();
+        private final CompletionListener settled = new CompletionListener() {
+            @Override
+            public void onCompletion(Message message) {
+                window.release();
+            }
+
+            @Override
+            public void onException(Message message, Exception e) {
+                failure.set(e);
+                window.release();
+            }
+        };
+
+        PlainSender(int port) throws JMSException {
+            connection = new JmsConnectionFactory("amqp://127.0.0.1:" + port).createConnection();
+            connection.start();
+            session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            producer = session.createProducer(session.createQueue(PLAIN_ADDRESS));
+        }
+
+        void send(byte[] content) throws Exception {
+            window.acquire();
+            if (failure.get() != null) {
+                throw failure.get();
+            }
+            producer.send(session.createTextMessage(v3Text(content)), DeliveryMode.PERSISTENT, Message.DEFAULT_PRIORITY,
+                    Message.DEFAULT_TIME_TO_LIVE, settled);
+        }
+
+        void drain() throws Exception {
+            window.acquire(WINDOW);
+            window.release(WINDOW);
+            if (failure.get() != null) {
+                throw failure.get();
+            }
+        }
+
+        @Override
+        public void close() throws JMSException {
+            connection.close();
+        }
+    }
+
+    static PlainSender plainSender(int port) throws JMSException {
+        return new PlainSender(port);
+    }
+
+    /** Receives from the plain address and hands each message's decoded content on. */
+    static AutoCloseable plainReceiver(int port, Consumer<byte[]> onContent) throws JMSException {
+        Connection connection = new JmsConnectionFactory("amqp://127.0.0.1:" + port).createConnection();
+        Session session = connection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        session.createConsumer(session.createQueue(PLAIN_ADDRESS)).setMessageListener(m -> {
+            try {
+                onContent.accept(IoMessageJson.read(((TextMessage) m).getText().getBytes(StandardCharsets.UTF_8)).contentData());
+            } catch (Exception e) {
+                System.out.println("error " + e);
+                System.out.flush();
+            }
+        });
+        connection.start();
+        return connection::close;
+    }
+}
