@@ -2,6 +2,7 @@ package org.iofog.agent.itests;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -52,7 +53,10 @@ public class DeviceGatewayIT {
                 + "{\"uuid\":\"" + SENSOR + "\",\"imageId\":\"iofog/sample-sensor:" + TAG + "\",\"registryId\":2,"
                 + "\"config\":\"{\\\"interval\\\":100}\",\"routes\":[\"" + CONSUMER + "\"]},"
                 + "{\"uuid\":\"" + CONSUMER + "\",\"imageId\":\"iofog/sample-consumer:" + TAG + "\",\"registryId\":2,"
-                + "\"config\":\"{\\\"activities\\\":[{\\\"name\\\":\\\"consumer-status\\\",\\\"signature\\\":[],\\\"lease\\\":200}]}\","
+                + "\"config\":\"{\\\"activities\\\":[{\\\"name\\\":\\\"consumer-status\\\",\\\"signature\\\":[],\\\"lease\\\":200}],"
+                // ...and calls the devices' "blink" every 2 s (J to C), logging what they answered.
+                + "\\\"callDevices\\\":{\\\"activity\\\":\\\"blink\\\",\\\"everySeconds\\\":2,\\\"policy\\\":\\\"first\\\","
+                + "\\\"deadlineMillis\\\":3000}}\","
                 + "\"routes\":[\"device-gateway\"]}]}");
         agent.start();
         DistributionProcess.await("the device gateway running", 60, DeviceGatewayIT::gatewayRunning);
@@ -192,6 +196,67 @@ public class DeviceGatewayIT {
         assertEquals(1.0, figure("results"), 0);
         assertEquals(1.0, figure("naks.NOT-FOUND"), 0);
         assertEquals(0.0, figure("callsInFlight"), 0);
+    }
+
+    /** J to C on the tarball: the real consumer container calls the devices; an Eclipse Paho device answers. */
+    @Test
+    public void theSampleConsumerCallsTheDevicesAndLogsWhatTheyAnswered() throws Exception {
+        org.eclipse.paho.client.mqttv3.MqttClient d = new org.eclipse.paho.client.mqttv3.MqttClient("tcp://127.0.0.1:" + port,
+                "blinker-" + RUN, new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+        org.eclipse.paho.client.mqttv3.MqttConnectOptions o = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+        o.setCleanSession(true);
+        o.setUserName("sample-app");
+        o.setPassword("s3cret".toCharArray());
+        java.util.concurrent.BlockingQueue<JsonNode> heardHere = new java.util.concurrent.LinkedBlockingQueue<>();
+        d.connect(o);
+        try {
+            org.eclipse.paho.client.mqttv3.IMqttMessageListener listen = (topic, m) -> {
+                try {
+                    heardHere.add(JSON.readTree(m.getPayload()));
+                } catch (Exception e) {
+                    // a CBOR payload of another test's device
+                }
+            };
+            d.subscribe(new String[] {"/admin/announce/all", "/machine/func/announce"}, new int[] {1, 1},
+                    new org.eclipse.paho.client.mqttv3.IMqttMessageListener[] {listen, listen});
+            String serial = "blinker-serial-" + RUN;
+            d.publish("/admin/request/all", ("{\"cmd\":\"REGISTER\",\"opt\":\"DEVICE\",\"actname\":\"sample-app\",\"actid\":\"_\","
+                    + "\"actarg\":\"" + serial + "\"}").getBytes(StandardCharsets.UTF_8), 1, false);
+            String device = null;
+            String answered = null;
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(90);
+            long nextLogCheck = 0;
+            while (answered == null && System.nanoTime() < deadline) {
+                JsonNode m = heardHere.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (m != null) {
+                    String cmd = m.path("cmd").asText();
+                    if (cmd.equals("REGISTER-ACK") && m.path("actarg").asText().equals(serial)) {
+                        device = m.path("actid").asText();
+                    } else if (device != null && cmd.equals("REXEC-CALL") && m.path("actname").asText().equals("blink")) {
+                        String runId = m.path("actid").asText();
+                        d.publish("/machine/func/ack", ("{\"cmd\":\"REXEC-RDY\",\"opt\":\"" + device + "\",\"actname\":\"blink\","
+                                + "\"actid\":\"b-" + runId + "\",\"actarg\":\"" + runId + "\",\"args\":[500,9000]}")
+                                .getBytes(StandardCharsets.UTF_8), 1, false);
+                    } else if (device != null && cmd.equals("REXEC-STA") && m.path("actarg").asText().equals(device)) {
+                        d.publish("/machine/func/ack", ("{\"cmd\":\"REPORT-REP\",\"opt\":\"FIN\",\"actname\":\"blink\","
+                                + "\"actid\":\"" + device + "\",\"actarg\":\"" + m.path("opt").asText() + "\",\"args\":[\"blinked\"]}")
+                                .getBytes(StandardCharsets.UTF_8), 1, false);
+                    }
+                }
+                if (device != null && System.nanoTime() > nextLogCheck) {
+                    nextLogCheck = System.nanoTime() + 1_000_000_000L;
+                    String logs = AgentTestSupport.sh("docker logs iofog_" + CONSUMER + " 2>&1");
+                    if (logs.contains("devices answered blink: " + device + "=blinked")) {
+                        answered = device;
+                    }
+                }
+            }
+            assertNotNull("the consumer logging the device's answer; device " + device, answered);
+            assertTrue(figure("runs.complete") >= 1);
+        } finally {
+            d.disconnect();
+            d.close();
+        }
     }
 
     @Test
