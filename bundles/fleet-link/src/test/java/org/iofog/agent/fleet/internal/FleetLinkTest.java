@@ -443,7 +443,9 @@ class FleetLinkTest {
                 "tls", true, "caCertificateFile", otherCa.toString(), "maxReconnectDelaySeconds", 1)));
         await().atMost(Duration.ofSeconds(10)).until(() -> (Long) node.figure("connectionFailures") >= 1);
         assertThat(node.figure("connected")).isEqualTo(0);
-        assertThat(node.link.status().detail()).startsWith("disconnected");
+        // Between attempts (one a second here) it says why; during one, that it is connecting.
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.link.status().detail().startsWith("disconnected"));
+        assertThat(node.figure("connects")).isEqualTo(0L);
 
         // The router's own authority: connected, and the message goes out.
         node.link.modified(config(FleetLinkConfig.class, Map.of("routerHost", "127.0.0.1", "routerPort", broker.port,
