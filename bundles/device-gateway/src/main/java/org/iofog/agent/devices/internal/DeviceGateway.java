@@ -1,6 +1,7 @@
 package org.iofog.agent.devices.internal;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +49,8 @@ public final class DeviceGateway implements SubsystemHealth {
     private final Object lock = new Object();
     private DeviceGatewayConfig config;
     private FogBroker broker;
-    private MqttEndpoint endpoint;
+    /** One per configured address, sharing the broker; empty while stopped. */
+    private List<MqttEndpoint> endpoints = List.of();
     /** Why the endpoint is not running ("" while it runs); it starts on the ticker's thread, off the boot path. */
     private String failure = "starting";
     private long nextStartAttemptMillis;
@@ -231,14 +233,12 @@ public final class DeviceGateway implements SubsystemHealth {
                 config.defaultLeaseMillis(), List.of(config.fogs()), broadcast, node);
         String passwords = config.passwordFile().isBlank()
                 ? Path.of(System.getProperty("karaf.etc", "etc"), "iofog-devices.passwd").toString() : config.passwordFile();
-        MqttEndpoint.Settings mqtt = new MqttEndpoint.Settings(config.host(), config.port(), config.allowAnonymous(), passwords,
-                config.maxMessageBytes(), config.maxConnections(), config.maxPublishesPerSecond(), config.tlsPort(),
-                config.tlsKeyStore(), config.tlsKeyStorePassword(), config.tlsTrustedClients());
-        MqttEndpoint[] endpointRef = new MqttEndpoint[1];
+        List<String> hosts = hosts(config.host());
+        List<MqttEndpoint> running = new java.util.concurrent.CopyOnWriteArrayList<>();
         FogBroker b = new FogBroker(settings, (topic, message) -> {
-            MqttEndpoint e = endpointRef[0];
-            if (e != null) {
-                e.publish(topic, DeviceMessageCodec.encode(message));
+            byte[] payload = DeviceMessageCodec.encode(message);
+            for (MqttEndpoint e : running) {
+                e.publish(topic, payload); // a broadcast reaches the devices on every address
             }
         }, (microservice, message) -> {
             MessageRouter r = router;
@@ -248,39 +248,58 @@ public final class DeviceGateway implements SubsystemHealth {
             r.publishTo(MessageRouter.DEVICE_GATEWAY, microservice, message);
         }, System::currentTimeMillis);
         b.activities(activities);
-        MqttEndpoint e = new MqttEndpoint(mqtt, List.of(FogBroker.ADMIN_REQUEST, FogBroker.FUNC_REQUEST, FogBroker.MACHINE_ACK),
-                new MqttEndpoint.Listener() {
-                    @Override
-                    public void published(String client, String topic, byte[] payload) {
-                        b.fromDevice(client, topic, payload);
-                    }
+        List<MqttEndpoint> started = new ArrayList<>();
+        for (String host : hosts) {
+            MqttEndpoint.Settings mqtt = new MqttEndpoint.Settings(host, config.port(), config.allowAnonymous(), passwords,
+                    config.maxMessageBytes(), config.maxConnections(), config.maxPublishesPerSecond(), config.tlsPort(),
+                    config.tlsKeyStore(), config.tlsKeyStorePassword(), config.tlsTrustedClients());
+            // Client ids are unique per endpoint only: the broker knows each client by its address too.
+            String scope = hosts.size() == 1 ? "" : host + "|";
+            MqttEndpoint e = new MqttEndpoint(mqtt, List.of(FogBroker.ADMIN_REQUEST, FogBroker.FUNC_REQUEST, FogBroker.MACHINE_ACK),
+                    new MqttEndpoint.Listener() {
+                        @Override
+                        public void published(String client, String topic, byte[] payload) {
+                            b.fromDevice(scope + client, topic, payload);
+                        }
 
-                    @Override
-                    public void gone(String client) {
-                        b.clientGone(client);
-                    }
-                });
-        try {
-            e.start();
-        } catch (Exception ex) {
-            failure = "MQTT endpoint " + config.host() + ":" + config.port() + " cannot start: " + ex.getMessage();
-            LOG.warn("{}; trying again in 10 s", failure);
-            e.close();
-            nextStartAttemptMillis = System.currentTimeMillis() + 10_000;
-            return;
+                        @Override
+                        public void gone(String client) {
+                            b.clientGone(scope + client);
+                        }
+                    });
+            try {
+                e.start();
+                started.add(e);
+            } catch (Exception ex) {
+                failure = "MQTT endpoint " + host + ":" + config.port() + " cannot start: " + ex.getMessage();
+                LOG.warn("{}; trying again in 10 s", failure);
+                e.close();
+                started.forEach(MqttEndpoint::close);
+                nextStartAttemptMillis = System.currentTimeMillis() + 10_000;
+                return;
+            }
         }
-        endpointRef[0] = e;
-        endpoint = e;
+        running.addAll(started);
+        endpoints = List.copyOf(started);
         broker = b;
-        LOG.info("Device gateway: MQTT on {}:{} ({}), broker serial {}", config.host(), config.port(),
+        LOG.info("Device gateway: MQTT on {} port {} ({}), broker serial {}", String.join(", ", hosts), config.port(),
                 config.allowAnonymous() ? "anonymous devices allowed" : "credentials from " + passwords, b.brokerSerial());
     }
 
-    private void stopLocked() {
-        if (endpoint != null) {
-            endpoint.close();
-            endpoint = null;
+    /** The configured addresses: a comma-separated list; empty means every interface. */
+    static List<String> hosts(String configured) {
+        List<String> hosts = new ArrayList<>();
+        for (String h : configured.split(",")) {
+            if (!h.isBlank() && !hosts.contains(h.trim())) {
+                hosts.add(h.trim());
+            }
         }
+        return hosts.isEmpty() ? List.of("0.0.0.0") : List.copyOf(hosts);
+    }
+
+    private void stopLocked() {
+        endpoints.forEach(MqttEndpoint::close);
+        endpoints = List.of();
         broker = null;
     }
 
@@ -317,11 +336,12 @@ public final class DeviceGateway implements SubsystemHealth {
                         failure, Map.of());
             }
             Map<String, Object> figures = new LinkedHashMap<>(broker.figures());
-            figures.put("clientsConnected", endpoint.connectedClients());
-            figures.put("dropped.rate", endpoint.rateDropped.get());
-            figures.put("refusedConnections", endpoint.refusedConnections.get());
+            figures.put("clientsConnected", endpoints.stream().mapToInt(MqttEndpoint::connectedClients).sum());
+            figures.put("dropped.rate", endpoints.stream().mapToLong(e -> e.rateDropped.get()).sum());
+            figures.put("refusedConnections", endpoints.stream().mapToLong(e -> e.refusedConnections.get()).sum());
             return new SubsystemStatus("device-gateway", router == null ? HealthState.DEGRADED : HealthState.RUNNING,
-                    "MQTT " + config.host() + ":" + config.port() + (router == null ? "; no message router" : ""), figures);
+                    "MQTT " + String.join(", ", hosts(config.host())) + " port " + config.port()
+                            + (router == null ? "; no message router" : ""), figures);
         }
     }
 }

@@ -9,7 +9,7 @@ public @interface DeviceGatewayConfig {
     @AttributeDefinition(description = "Run the MQTT endpoint for devices")
     boolean enabled() default true;
 
-    @AttributeDefinition(description = "Address the MQTT endpoint listens on (where the devices are); 0.0.0.0 is every interface")
+    @AttributeDefinition(description = "Addresses the MQTT endpoint listens on (where the devices are), comma-separated; 0.0.0.0 is every interface")
     String host() default "0.0.0.0";
 
     @AttributeDefinition(description = "MQTT port")

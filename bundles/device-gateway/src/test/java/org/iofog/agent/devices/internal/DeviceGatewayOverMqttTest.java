@@ -409,6 +409,26 @@ class DeviceGatewayOverMqttTest {
     }
 
     @Test
+    void onTwoAddressesDevicesOfBothAreServedAndHearTheBroadcasts() throws Exception {
+        gateway.modified(config(DeviceGatewayConfig.class, Map.of("host", "127.0.0.1, 127.0.0.2", "port", port,
+                "passwordFile", dir.resolve("passwd").toString())));
+        await().atMost(Duration.ofSeconds(10)).until(() -> gateway.status().state() == org.iofog.agent.api.status.HealthState.RUNNING);
+        assertThat(gateway.status().detail()).startsWith("MQTT 127.0.0.1, 127.0.0.2 port " + port);
+        Device one = new Device("tcp://127.0.0.1:" + port, null, "same-name", "thermo-app", "s3cret");
+        Device two = new Device("tcp://127.0.0.2:" + port, null, "same-name", "thermo-app", "s3cret");
+        String id = two.register("serial-on-two");
+        // The broadcast of two's registration reaches the device on the other address.
+        one.await(m -> m.cmd().equals("REGISTER-ACK") && m.actarg().equals("serial-on-two"));
+        two.send(FogBroker.FUNC_REQUEST, "REXEC-SYN", "-", "temperature", "t2", id, "attic");
+        assertThat(two.await(m -> m.cmd().equals("REXEC-ACK")).actid()).isEqualTo("t2");
+        assertThat(gateway.status().figures().get("clientsConnected")).isEqualTo(2);
+        // The same client id on the other address is another client: its loss does not depart two's device.
+        one.client.disconnectForcibly(0, 100, false); // no DISCONNECT: a lost connection, its will published
+        Thread.sleep(1000);
+        assertThat(gateway.status().figures().get("devicesRegistered")).isEqualTo(1);
+    }
+
+    @Test
     void aNewConfigurationRestartsTheEndpointWithANewBrokerSerial() throws Exception {
         String before = (String) gateway.status().figures().get("brokerSerial");
         gateway.modified(config(DeviceGatewayConfig.class, Map.of("host", "127.0.0.1", "port", port,
