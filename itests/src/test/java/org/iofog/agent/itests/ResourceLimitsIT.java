@@ -264,9 +264,16 @@ public class ResourceLimitsIT {
         }
     }
 
+    /**
+     * The agent's JVM. pgrep runs without a shell: through {@code sh -c}, the shell's own
+     * command line matched the pattern too, and with PIDs wrapping around it could come
+     * first (a suite run read two different "agent" PIDs from one JVM).
+     */
     private long agentPid() throws Exception {
-        var r = ServiceInstallIT.run(home, 30, "sh", "-c", "pgrep -f 'karaf.base=" + home + "' | head -1");
-        return Long.parseLong(r.out().strip());
+        var r = ServiceInstallIT.run(home, 30, "pgrep", "-f", "karaf.base=" + home + " ");
+        String[] pids = r.out().strip().split("\\s+");
+        assertEquals("one agent JVM: " + r.out(), 1, pids.length);
+        return Long.parseLong(pids[0]);
     }
 
     private int restarts(String uuid) {
