@@ -421,20 +421,10 @@ class FleetLinkTest {
 
     @Test
     void overTlsTheRoutersCertificateIsCheckedAgainstTheConfiguredAuthority() throws Exception {
-        Path keyStore = dir.resolve("router.p12");
-        keytool("-genkeypair", "-alias", "router", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=127.0.0.1",
-                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", keyStore.toString(), "-storetype", "PKCS12",
-                "-storepass", "changeit");
-        Path routerCa = dir.resolve("router-ca.pem");
-        keytool("-exportcert", "-rfc", "-alias", "router", "-keystore", keyStore.toString(), "-storepass", "changeit",
-                "-file", routerCa.toString());
-        Path otherStore = dir.resolve("other.p12");
-        keytool("-genkeypair", "-alias", "other", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=127.0.0.1",
-                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", otherStore.toString(), "-storetype", "PKCS12",
-                "-storepass", "changeit");
-        Path otherCa = dir.resolve("other-ca.pem");
-        keytool("-exportcert", "-rfc", "-alias", "other", "-keystore", otherStore.toString(), "-storepass", "changeit",
-                "-file", otherCa.toString());
+        Path keyStore = selfSigned("router");
+        Path routerCa = dir.resolve("router.pem");
+        selfSigned("other");
+        Path otherCa = dir.resolve("other.pem");
         Broker broker = new Broker(";sslEnabled=true;keyStorePath=" + keyStore + ";keyStorePassword=changeit;keyStoreType=PKCS12");
 
         // An authority that did not sign the router's certificate: no connection.
@@ -460,6 +450,20 @@ class FleetLinkTest {
         TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue("remote-dashboard")).receive(10_000);
         assertThat(m).isNotNull();
         assertThat(JSON.readTree(m.getText()).get("publisher").asText()).isEqualTo("sensor");
+    }
+
+    /**
+     * A self-signed certificate for 127.0.0.1 under {@code alias}: its PKCS#12 key store
+     * ({@code alias.p12}, password changeit) is returned, its certificate is {@code alias.pem}.
+     */
+    private Path selfSigned(String alias) throws Exception {
+        Path store = dir.resolve(alias + ".p12");
+        keytool("-genkeypair", "-alias", alias, "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=127.0.0.1",
+                "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-keystore", store.toString(), "-storetype", "PKCS12",
+                "-storepass", "changeit");
+        keytool("-exportcert", "-rfc", "-alias", alias, "-keystore", store.toString(), "-storepass", "changeit",
+                "-file", dir.resolve(alias + ".pem").toString());
+        return store;
     }
 
     private static void keytool(String... args) throws Exception {
