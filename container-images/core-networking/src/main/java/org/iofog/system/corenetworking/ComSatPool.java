@@ -48,6 +48,8 @@ final class ComSatPool implements AutoCloseable {
     private volatile boolean running = true;
     /** Set when a socket closed before it was authorized: the supervisor backs off. */
     private volatile boolean unauthorizedClose;
+    /** No socket is opened before this time (System.nanoTime); see {@link ComSatSocket#closeAndPauseReopening}. */
+    private volatile long reopenNotBeforeNanos = System.nanoTime();
 
     ComSatPool(CoreNetworkingConfig config, ComSatConnector connector, Session session) {
         this.config = config;
@@ -84,6 +86,11 @@ final class ComSatPool implements AutoCloseable {
                 waitForChange(1_000);
                 continue;
             }
+            long pause = (reopenNotBeforeNanos - System.nanoTime()) / 1_000_000;
+            if (pause > 0) {
+                waitFor(pause);
+                continue;
+            }
             try {
                 ComSatSocket socket = new ComSatSocket(numbers.incrementAndGet(), connector.open());
                 opened.incrementAndGet();
@@ -116,6 +123,9 @@ final class ComSatPool implements AutoCloseable {
             }
         } finally {
             socket.close();
+            if (socket.reopenPauseMillis() > 0) {
+                reopenNotBeforeNanos = System.nanoTime() + socket.reopenPauseMillis() * 1_000_000;
+            }
             sockets.remove(socket);
             session.closed(socket);
             if (running && !socket.isAuthorized()) {

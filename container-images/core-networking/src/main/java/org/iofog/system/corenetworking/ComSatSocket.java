@@ -16,6 +16,8 @@ final class ComSatSocket implements AutoCloseable {
     private volatile boolean authorized;
     private volatile boolean exemptFromHeartbeat;
     private volatile boolean closed;
+    /** How long the pool waits before it opens this socket's successor (0: at once). */
+    private volatile long reopenPauseMillis;
 
     ComSatSocket(int number, Socket socket) throws IOException {
         this.number = number;
@@ -72,6 +74,19 @@ final class ComSatSocket implements AutoCloseable {
 
     boolean isClosed() {
         return closed;
+    }
+
+    /**
+     * Closes the socket and asks the pool to wait {@code millis} before it opens the next
+     * one: the other side, whose socket the ComSat closes with ours, gets there first.
+     */
+    void closeAndPauseReopening(long millis) {
+        reopenPauseMillis = millis;
+        close();
+    }
+
+    long reopenPauseMillis() {
+        return reopenPauseMillis;
     }
 
     @Override

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.iofog.sdk.message.InvalidIoMessageException;
@@ -166,7 +167,17 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
                         > config.ackTimeoutMillis() * 1_000_000) {
                     SystemContainer.log("core networking: no ACK for " + config.ackTimeoutMillis() + " ms on " + active
                             + "; closing it to send again");
-                    active.close();
+                    if (peerConfirmed) {
+                        active.close();
+                    } else {
+                        // Most likely the ComSat had not paired us yet and dropped the message. It
+                        // closes the other side's socket with ours, and that side reconnects at once:
+                        // were we to reconnect at once too, we would again be there first, unpaired,
+                        // and lose the message again, round after round. A short, jittered pause lets
+                        // the other side be waiting when we come back.
+                        active.closeAndPauseReopening(config.ackTimeoutMillis() / 4
+                                + ThreadLocalRandom.current().nextLong(config.ackTimeoutMillis() / 4 + 1));
+                    }
                     lostLocked(active);
                 }
                 if (active == null || waiting.isEmpty() || inFlight.size() >= windowLocked()) {
