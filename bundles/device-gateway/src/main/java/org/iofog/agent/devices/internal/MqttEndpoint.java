@@ -82,6 +82,7 @@ final class MqttEndpoint implements AutoCloseable {
         p.setProperty("telemetry_enabled", "false");
         p.setProperty("netty.mqtt.message_size", String.valueOf(settings.maxMessageBytes()));
         p.setProperty("intercept.thread_pool.size", "1"); // one thread: device requests in the order they came
+        p.setProperty("session_queue_size", String.valueOf(sessionQueueSize(settings.maxMessageBytes())));
         p.setProperty("immediate_buffer_flush", "true");
         // Clients such as mosquitto_pub send an empty client id and let the broker name them.
         p.setProperty("allow_zero_byte_client_id", "true");
@@ -98,6 +99,21 @@ final class MqttEndpoint implements AutoCloseable {
         server.startServer(new MemoryConfig(p), List.of(new Interceptor()), tls,
                 settings.allowAnonymous() ? null : authenticator, null);
     }
+
+    /**
+     * Moquette hands each client's packets from the network thread to a session loop
+     * through a bounded queue (1,024 by default) and drops, with a WARN line each, what does
+     * not fit, before our per-client rate limit (which runs after the queue) sees it: a
+     * flood of small publishes from one device on a busy machine lost some uncounted. The
+     * queue is sized so that it holds at most {@value #SESSION_QUEUE_BYTES} bytes of
+     * maximal messages, Moquette's own default bound at the default 64 KB limit, but many
+     * more small ones, which then reach the rate limit and are counted there.
+     */
+    static int sessionQueueSize(int maxMessageBytes) {
+        return (int) Math.max(1_024, Math.min(65_536, SESSION_QUEUE_BYTES / Math.max(1, maxMessageBytes)));
+    }
+
+    private static final long SESSION_QUEUE_BYTES = 64L * 1024 * 1024;
 
     /** The TLS server context: the key store's key and chain; client certificates checked against the PEM authorities. */
     private io.netty.handler.ssl.SslContext tlsContext() throws IOException {
