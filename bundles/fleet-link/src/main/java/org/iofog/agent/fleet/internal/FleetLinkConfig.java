@@ -26,6 +26,16 @@ public @interface FleetLinkConfig {
     @AttributeDefinition(description = "PEM file of the certificate authority the router's certificate is checked against; empty: the JVM's trusted authorities")
     String caCertificateFile() default "";
 
+    @AttributeDefinition(description = "PEM file of the certificate (and its chain) this node presents to the router over TLS; empty: none")
+    String clientCertificateFile() default "";
+
+    @AttributeDefinition(description = "PEM file of the private key of clientCertificateFile (PKCS#8: BEGIN PRIVATE KEY, or BEGIN ENCRYPTED PRIVATE KEY with clientKeyPassword)")
+    String clientKeyFile() default "";
+
+    @AttributeDefinition(description = "Password of an encrypted clientKeyFile; empty: the key is not encrypted",
+            type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
+    String clientKeyPassword() default "";
+
     @AttributeDefinition(description = "Check that the router's certificate names routerHost")
     boolean verifyHost() default true;
 

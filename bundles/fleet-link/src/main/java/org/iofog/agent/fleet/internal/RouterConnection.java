@@ -1,5 +1,8 @@
 package org.iofog.agent.fleet.internal;
 
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
 import jakarta.jms.CompletionListener;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
@@ -9,19 +12,14 @@ import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageListener;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
+import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.SSLException;
 import org.apache.qpid.jms.JmsConnectionFactory;
 
 /**
@@ -60,7 +58,7 @@ final class RouterConnection implements AutoCloseable {
             factory.setPassword(config.password());
         }
         if (config.tls()) {
-            factory.setSslContext(sslContext(config.caCertificateFile()));
+            factory.setSslContext(sslContext(config));
         }
         Connection connection = factory.createConnection();
         try {
@@ -89,28 +87,56 @@ final class RouterConnection implements AutoCloseable {
         return uri.toString();
     }
 
-    /** The JVM's trusted authorities, or those of a PEM file (the router's own CA, usually). */
-    private static SSLContext sslContext(String caCertificateFile) throws IOException, GeneralSecurityException {
-        SSLContext context = SSLContext.getInstance("TLS");
-        if (caCertificateFile.isBlank()) {
+    /**
+     * The TLS context, read from the files at each connection (so a renewed certificate is
+     * used from the next one): the router is checked against the JVM's trusted authorities
+     * or those of a PEM file (the router's own CA, usually); when a client certificate is
+     * configured it is presented, with its key. PEM parsing is Netty's (already here for
+     * Qpid JMS), through its JDK provider, whose {@link SSLContext} Qpid JMS takes.
+     */
+    static SSLContext sslContext(FleetLinkConfig config) throws IOException, GeneralSecurityException {
+        boolean presentsCertificate = !config.clientCertificateFile().isBlank();
+        if (presentsCertificate && config.clientKeyFile().isBlank()) {
+            throw new GeneralSecurityException("clientCertificateFile is set but clientKeyFile is not");
+        }
+        if (config.caCertificateFile().isBlank() && !presentsCertificate) {
+            SSLContext context = SSLContext.getInstance("TLS");
             context.init(null, null, null);
             return context;
         }
-        KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
-        trusted.load(null, null);
-        try (InputStream in = Files.newInputStream(Path.of(caCertificateFile))) {
-            int i = 0;
-            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                trusted.setCertificateEntry("ca-" + i++, c);
-            }
-            if (i == 0) {
-                throw new GeneralSecurityException("no certificate in " + caCertificateFile);
+        SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
+        if (!config.caCertificateFile().isBlank()) {
+            builder.trustManager(readable(config.caCertificateFile(), "caCertificateFile"));
+        }
+        if (presentsCertificate) {
+            builder.keyManager(readable(config.clientCertificateFile(), "clientCertificateFile"),
+                    readable(config.clientKeyFile(), "clientKeyFile"),
+                    config.clientKeyPassword().isEmpty() ? null : config.clientKeyPassword());
+        }
+        try {
+            return ((JdkSslContext) builder.build()).context();
+        } catch (SSLException | IllegalArgumentException e) {
+            // Netty names what it could not read; say which of our files it was.
+            throw new GeneralSecurityException("TLS files " + tlsFiles(config) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static File readable(String path, String key) throws IOException {
+        File file = new File(path);
+        if (!file.canRead()) {
+            throw new IOException(key + " " + path + " cannot be read");
+        }
+        return file;
+    }
+
+    private static String tlsFiles(FleetLinkConfig config) {
+        StringBuilder files = new StringBuilder();
+        for (String f : new String[] {config.caCertificateFile(), config.clientCertificateFile(), config.clientKeyFile()}) {
+            if (!f.isBlank()) {
+                files.append(files.length() == 0 ? "" : ", ").append(f);
             }
         }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trusted);
-        context.init(null, tmf.getTrustManagers(), null);
-        return context;
+        return files.toString();
     }
 
     /**

@@ -17,9 +17,11 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -444,6 +446,61 @@ class FleetLinkTest {
         node.router.publish("sensor", reading("over tls"));
         Connection c = new JmsConnectionFactory("amqps://127.0.0.1:" + broker.port + "?transport.trustStoreLocation="
                 + keyStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12").createConnection();
+        c.start();
+        peers.add(c);
+        Session peer = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue("remote-dashboard")).receive(10_000);
+        assertThat(m).isNotNull();
+        assertThat(JSON.readTree(m.getText()).get("publisher").asText()).isEqualTo("sensor");
+    }
+
+    @Test
+    void aRouterThatWantsClientCertificatesGetsTheNodesOwn() throws Exception {
+        Path routerStore = selfSigned("router");
+        Path routerCa = dir.resolve("router.pem");
+        Path nodeStore = selfSigned("node");
+        // The router trusts the node's certificate (a trusted-certificate entry: what a PKIX trust store reads).
+        Path clients = dir.resolve("clients.p12");
+        keytool("-importcert", "-noprompt", "-alias", "node", "-file", dir.resolve("node.pem").toString(),
+                "-keystore", clients.toString(), "-storetype", "PKCS12", "-storepass", "changeit");
+        // The node's key as an operator mounts it: PKCS#8 PEM.
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(nodeStore)) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        Path nodeKey = dir.resolve("node.key");
+        Files.writeString(nodeKey, "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
+                .encodeToString(ks.getKey("node", "changeit".toCharArray()).getEncoded()) + "\n-----END PRIVATE KEY-----\n");
+        Broker broker = new Broker(";sslEnabled=true;keyStorePath=" + routerStore + ";keyStorePassword=changeit;keyStoreType=PKCS12"
+                + ";needClientAuth=true;trustStorePath=" + clients + ";trustStorePassword=changeit;trustStoreType=PKCS12");
+        Map<String, Object> tls = Map.of("routerHost", "127.0.0.1", "routerPort", broker.port, "tls", true,
+                "caCertificateFile", routerCa.toString(), "maxReconnectDelaySeconds", 1);
+
+        // Without a certificate of its own the node is turned away.
+        Node node = new Node("mtls", broker, microservice("sensor", false, "remote-dashboard"));
+        node.link.modified(config(FleetLinkConfig.class, tls));
+        await().atMost(Duration.ofSeconds(10)).until(() -> (Long) node.figure("connectionFailures") >= 1);
+        assertThat(node.figure("connects")).isEqualTo(0L);
+
+        // A key file that is not a key: refused before any connection, and the status names the file.
+        Path notAKey = Files.writeString(dir.resolve("not-a.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        Map<String, Object> wrongKey = new HashMap<>(tls);
+        wrongKey.put("clientCertificateFile", dir.resolve("node.pem").toString());
+        wrongKey.put("clientKeyFile", notAKey.toString());
+        node.link.modified(config(FleetLinkConfig.class, wrongKey));
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.link.status().detail().contains(notAKey.toString()));
+        assertThat(node.figure("connects")).isEqualTo(0L);
+
+        // With the node's certificate and key: connected, and the message goes out.
+        Map<String, Object> withCertificate = new HashMap<>(wrongKey);
+        withCertificate.put("clientKeyFile", nodeKey.toString());
+        node.link.modified(config(FleetLinkConfig.class, withCertificate));
+        node.awaitConnected();
+        node.router.publish("sensor", reading("mutual tls"));
+        Connection c = new JmsConnectionFactory("amqps://127.0.0.1:" + broker.port + "?transport.trustStoreLocation="
+                + routerStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12"
+                + "&transport.keyStoreLocation=" + nodeStore + "&transport.keyStorePassword=changeit"
+                + "&transport.keyStoreType=PKCS12").createConnection();
         c.start();
         peers.add(c);
         Session peer = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
