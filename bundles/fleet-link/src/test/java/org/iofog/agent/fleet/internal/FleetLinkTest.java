@@ -444,14 +444,7 @@ class FleetLinkTest {
                 "tls", true, "caCertificateFile", routerCa.toString(), "maxReconnectDelaySeconds", 1)));
         node.awaitConnected();
         node.router.publish("sensor", reading("over tls"));
-        Connection c = new JmsConnectionFactory("amqps://127.0.0.1:" + broker.port + "?transport.trustStoreLocation="
-                + keyStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12").createConnection();
-        c.start();
-        peers.add(c);
-        Session peer = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-        TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue("remote-dashboard")).receive(10_000);
-        assertThat(m).isNotNull();
-        assertThat(JSON.readTree(m.getText()).get("publisher").asText()).isEqualTo("sensor");
+        assertThat(publisherReceivedOverTls(broker, keyStore, "", "remote-dashboard")).isEqualTo("sensor");
     }
 
     @Test
@@ -497,16 +490,25 @@ class FleetLinkTest {
         node.link.modified(config(FleetLinkConfig.class, withCertificate));
         node.awaitConnected();
         node.router.publish("sensor", reading("mutual tls"));
+        assertThat(publisherReceivedOverTls(broker, routerStore, "&transport.keyStoreLocation=" + nodeStore
+                + "&transport.keyStorePassword=changeit&transport.keyStoreType=PKCS12", "remote-dashboard")).isEqualTo("sensor");
+    }
+
+    /**
+     * A peer on the other side of a TLS broker, trusting {@code trustStore} (PKCS#12,
+     * password changeit), with {@code moreOptions} for its transport: the publisher of the
+     * first message it receives from {@code address}.
+     */
+    private String publisherReceivedOverTls(Broker broker, Path trustStore, String moreOptions, String address) throws Exception {
         Connection c = new JmsConnectionFactory("amqps://127.0.0.1:" + broker.port + "?transport.trustStoreLocation="
-                + routerStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12"
-                + "&transport.keyStoreLocation=" + nodeStore + "&transport.keyStorePassword=changeit"
-                + "&transport.keyStoreType=PKCS12").createConnection();
+                + trustStore + "&transport.trustStorePassword=changeit&transport.trustStoreType=PKCS12" + moreOptions)
+                .createConnection();
         c.start();
         peers.add(c);
         Session peer = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-        TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue("remote-dashboard")).receive(10_000);
-        assertThat(m).isNotNull();
-        assertThat(JSON.readTree(m.getText()).get("publisher").asText()).isEqualTo("sensor");
+        TextMessage m = (TextMessage) peer.createConsumer(peer.createQueue(address)).receive(10_000);
+        assertThat(m).as("a message on " + address).isNotNull();
+        return JSON.readTree(m.getText()).get("publisher").asText();
     }
 
     /**
