@@ -5,7 +5,7 @@
  * and its JSON codec ({@link org.iofog.sdk.message.IoMessageJson}). Every malformed input
  * is reported as an {@link org.iofog.sdk.message.InvalidIoMessageException}.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.sdk.message;
 

@@ -3,6 +3,7 @@ package org.iofog.sdk.message;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Random;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 class IoMessageRoundTripTest {
 
     private static final String ALPHABET = "abcXYZ019-_ é߀中😀";
+    private static final ObjectMapper JSON_TREES = new ObjectMapper();
     private final Random random = new Random();
 
     /** A random string whose UTF-8 form fits in maxBytes; sometimes empty, sometimes full. */
@@ -76,6 +78,11 @@ class IoMessageRoundTripTest {
         assertThat(binary).hasSize(IoMessageCodec.encodedLength(m));
         assertThat(IoMessageCodec.decode(binary)).isEqualTo(m);
         assertThat(IoMessageJson.read(IoMessageJson.write(m))).isEqualTo(m);
+        // The string form (the fleet link's) is the same JSON document (characters outside the
+        // BMP may come as themselves rather than as \\u escapes), and reads back the same way.
+        String text = IoMessageJson.writeString(m);
+        assertThat(JSON_TREES.readTree(text)).isEqualTo(JSON_TREES.readTree(IoMessageJson.write(m)));
+        assertThat(IoMessageJson.read(text)).isEqualTo(m);
     }
 
     @Test
@@ -123,5 +130,12 @@ class IoMessageRoundTripTest {
         assertThatThrownBy(() -> IoMessageJson.read("{\"publisher\":".getBytes())).isInstanceOf(InvalidIoMessageException.class);
         assertThatThrownBy(() -> IoMessageJson.read(("{\"publisher\":\"" + "p".repeat(256) + "\"}").getBytes()))
                 .isInstanceOf(InvalidIoMessageException.class).hasMessageContaining("publisher is 256 bytes");
+        // The same rules when the JSON comes as a string.
+        assertThatThrownBy(() -> IoMessageJson.read("{\"version\":3}")).hasMessageContaining("version 3");
+        assertThatThrownBy(() -> IoMessageJson.read("[1]")).isInstanceOf(InvalidIoMessageException.class);
+        assertThatThrownBy(() -> IoMessageJson.read("{\"publisher\":")).isInstanceOf(InvalidIoMessageException.class);
+        assertThatThrownBy(() -> IoMessageJson.read("{} {}")).hasMessageContaining("after the message object");
+        assertThatThrownBy(() -> IoMessageJson.read("{\"publisher\":\"" + "p".repeat(256) + "\"}"))
+                .hasMessageContaining("publisher is 256 bytes");
     }
 }

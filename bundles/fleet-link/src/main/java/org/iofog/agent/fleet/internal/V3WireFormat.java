@@ -4,7 +4,6 @@ import jakarta.jms.BytesMessage;
 import jakarta.jms.JMSException;
 import jakarta.jms.Message;
 import jakarta.jms.TextMessage;
-import java.nio.charset.StandardCharsets;
 import org.iofog.sdk.message.InvalidIoMessageException;
 import org.iofog.sdk.message.IoMessage;
 import org.iofog.sdk.message.IoMessageJson;
@@ -22,7 +21,7 @@ final class V3WireFormat {
     }
 
     static String text(IoMessage message) {
-        return new String(IoMessageJson.write(message), StandardCharsets.UTF_8);
+        return IoMessageJson.writeString(message);
     }
 
     /**
@@ -35,7 +34,7 @@ final class V3WireFormat {
             if (body == null) {
                 throw new InvalidIoMessageException("an empty text message");
             }
-            json = body.getBytes(StandardCharsets.UTF_8);
+            return IoMessageJson.read(body);
         } else if (message instanceof BytesMessage bytes) {
             if (bytes.getBodyLength() > Integer.MAX_VALUE - 8) {
                 throw new InvalidIoMessageException("a body too large for an ioMessage");
