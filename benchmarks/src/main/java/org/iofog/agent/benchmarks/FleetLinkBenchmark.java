@@ -52,11 +52,18 @@ import org.iofog.sdk.message.IoMessageJson;
  * (defaults 3, 100,000, 1,000 msg/s, 30 s after a 10 s warm-up; {@code -Dbench.warmupSeconds}), after one
  * unmeasured, shorter repetition of each path ({@code -Dbench.warmupReps}).
  * Prints saturation throughput and p50/p99/max latency at the paced rate, medians of the
- * repetitions, and our overhead as ratios.
+ * repetitions, and our overhead as ratios. The paced phase starts once the receiver has the
+ * whole saturation burst: node A accepts it faster than its link carries it, and a paced
+ * phase queued behind that backlog would measure the backlog.
+ *
+ * <p>{@code -Dbench.halves=true} then measures each agent's half alone, a diagnosis:
+ * plain sender -> broker -> node B -> SDK receiver, and (node B stopped) SDK publisher ->
+ * node A -> broker -> plain receiver, both on the receiver's uuid address.
  */
 public final class FleetLinkBenchmark {
 
-    static final String PLAIN_ADDRESS = "bench-plain";
+    /** Where the plain clients send and receive; the halves ({@code -Dbench.halves}) use the receiver's uuid. */
+    static final String PLAIN_ADDRESS = System.getProperty("bench.plainAddress", "bench-plain");
     private static final int WINDOW = 1000;
 
     private record Result(double throughput, double p50, double p99, double max) {
@@ -95,24 +102,24 @@ public final class FleetLinkBenchmark {
             String subSecret = BenchmarkSecrets.secretFor(b.resolve("iofog-data/localapi/secret.key"), LocalApiBenchmark.SUB);
             System.out.println("two agents ready, their fleet links connected to the broker on 127.0.0.1:" + brokerPort);
 
-            // Unmeasured first: the agents' fleet paths (and the clients') are cold after a start;
-            // the first paced phase of a fresh pair of agents stalls for up to seconds while they warm.
+            // Unmeasured first: the agents' fleet paths (and the clients') are cold after a start:
+            // their compilers keep both cores busy for seconds in the first repetition.
             for (int w = 0; w < Integer.getInteger("bench.warmupReps", 1); w++) {
-                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), pubSecret, String.valueOf(portA)},
+                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), "fleet", pubSecret, String.valueOf(portA)},
                         Math.max(1, messages / 4), rate, warmup, 10);
                 print(-1, "(warm-up, not counted) ioFog agents", x);
-                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "", String.valueOf(brokerPort)},
+                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "amqp", "", String.valueOf(brokerPort)},
                         Math.max(1, messages / 4), rate, warmup, 10);
                 print(-1, "(warm-up, not counted) plain AMQP", y);
             }
             List<Result> ours = new ArrayList<>();
             List<Result> plain = new ArrayList<>();
             for (int r = 0; r < reps; r++) {
-                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), pubSecret, String.valueOf(portA)},
+                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), "fleet", pubSecret, String.valueOf(portA)},
                         messages, rate, warmup, seconds);
                 ours.add(x);
                 print(r, "ioFog agents, node A -> router -> node B", x);
-                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "", String.valueOf(brokerPort)},
+                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "amqp", "", String.valueOf(brokerPort)},
                         messages, rate, warmup, seconds);
                 plain.add(y);
                 print(r, "plain AMQP client -> router -> client", y);
@@ -127,6 +134,9 @@ public final class FleetLinkBenchmark {
             System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "plain AMQP clients", p.throughput, p.p50, p.p99, p.max);
             System.out.printf("overhead (ours as a multiple of plain; target <= 1.3): throughput %.2fx (plain / ours), "
                     + "p50 latency %.2fx, p99 latency %.2fx%n", p.throughput / o.throughput, o.p50 / p.p50, o.p99 / p.p99);
+            if (Boolean.getBoolean("bench.halves")) {
+                halves(reps, messages, rate, seconds, warmup, brokerPort, portA, portB, pubSecret, subSecret);
+            }
         } finally {
             for (Process agent : agents) {
                 LocalApiBenchmark.stopKaraf(agent, scratch);
@@ -143,6 +153,35 @@ public final class FleetLinkBenchmark {
             }
             LocalApiBenchmark.sh("rm -rf " + scratch);
         }
+    }
+
+    /**
+     * A diagnosis, not the comparison: each agent's half of the path alone, the other half
+     * a plain client on the receiver's address. In: plain sender -> broker -> node B -> SDK.
+     * Out (node B stopped first, so that the plain receiver is the address's only consumer):
+     * SDK -> node A -> broker -> plain receiver.
+     */
+    private void halves(int reps, int messages, int rate, int seconds, int warmup, int brokerPort, int portA, int portB,
+                        String pubSecret, String subSecret) throws Exception {
+        List<String> address = List.of("-Dbench.plainAddress=" + LocalApiBenchmark.SUB);
+        List<Result> in = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            in.add(repetition(new String[] {"fleet", subSecret, String.valueOf(portB), "amqp", "", String.valueOf(brokerPort)},
+                    messages, rate, warmup, seconds, address));
+            print(r, "half: plain sender -> router -> node B", in.get(r));
+        }
+        LocalApiBenchmark.sh("pkill -f 'karaf[.]base=" + homes.get(1) + "' || true; for i in $(seq 1 100); do pgrep -f 'karaf[.]base="
+                + homes.get(1) + "' >/dev/null || exit 0; sleep 0.2; done");
+        List<Result> out = new ArrayList<>();
+        for (int r = 0; r < reps; r++) {
+            out.add(repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "fleet", pubSecret, String.valueOf(portA)},
+                    messages, rate, warmup, seconds, address));
+            print(r, "half: node A -> router -> plain receiver", out.get(r));
+        }
+        Result i = median(in);
+        Result o = median(out);
+        System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "half: plain -> router -> node B", i.throughput, i.p50, i.p99, i.max);
+        System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "half: node A -> router -> plain", o.throughput, o.p50, o.p99, o.max);
     }
 
     private static void print(int r, String path, Result x) {
@@ -212,21 +251,31 @@ public final class FleetLinkBenchmark {
     }
 
     /**
-     * One path, one repetition: saturation, then warm-up and latency. {@code side}: system,
-     * receiver secret, receiver port, publisher secret, publisher port.
+     * One path, one repetition: saturation, then warm-up and latency. {@code side}: receiver
+     * system, secret and port, publisher system, secret and port.
      */
     private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds) throws Exception {
+        return repetition(side, messages, rate, warmup, seconds, List.of());
+    }
+
+    private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds, List<String> clientOptions)
+            throws Exception {
         long measured = (long) rate * seconds;
         LocalApiBenchmark.Child sub = LocalApiBenchmark.Child.start(List.of("sub", side[0], String.valueOf(messages),
-                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]));
+                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]), clientOptions);
         LocalApiBenchmark.Child pub = null;
         try {
             sub.await("ready");
-            pub = LocalApiBenchmark.Child.start(List.of("pub", side[0], String.valueOf(messages), rate + ":" + warmup + ":" + seconds,
-                    side[3].isEmpty() ? "-" : side[3], side[4]));
+            List<String> pubOptions = new ArrayList<>(clientOptions);
+            pubOptions.add("-Dbench.awaitGo=true");
+            pub = LocalApiBenchmark.Child.start(List.of("pub", side[3], String.valueOf(messages), rate + ":" + warmup + ":" + seconds,
+                    side[4].isEmpty() ? "-" : side[4], side[5]), pubOptions);
             String started = pub.await("started");
             String saturated = sub.await("saturated");
             pub.await("published");
+            // Node A accepts the burst into its store faster than the link carries it to node B:
+            // the paced phase starts once B's receiver has all of it, not behind that backlog.
+            pub.tell("go");
             String done = sub.await("done");
             pub.await("finished");
             long start = Long.parseLong(started.split(" ")[1]);

@@ -321,6 +321,10 @@ public final class LocalApiBenchmark {
         }
 
         static Child start(List<String> args) throws IOException {
+            return start(args, List.of());
+        }
+
+        static Child start(List<String> args, List<String> jvmOptions) throws IOException {
             List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     // The same for both sides: small pauses on a busy two-core machine (serial young
                     // collections), and the receiver's big latency arrays allocated where no young
@@ -334,6 +338,7 @@ public final class LocalApiBenchmark {
                 String role = String.join("-", args.subList(0, 2));
                 command.addAll(List.of(extra.trim().replace("%r", role).split("\\s+")));
             }
+            command.addAll(jvmOptions);
             command.addAll(List.of("-cp", System.getProperty("java.class.path"), LocalApiBenchmark.class.getName()));
             command.addAll(args);
             return new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
@@ -353,6 +358,12 @@ public final class LocalApiBenchmark {
                 }
             }
             throw new IllegalStateException("child ended before '" + word + "'");
+        }
+
+        /** A line to the child's standard input. */
+        void tell(String line) throws IOException {
+            process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            process.getOutputStream().flush();
         }
 
         @Override
@@ -604,6 +615,12 @@ public final class LocalApiBenchmark {
         sender.drain();
         System.out.println("published " + cpuNanos());
         System.out.flush();
+        if (Boolean.getBoolean("bench.awaitGo")) {
+            // The harness says "go" once the receiver has every saturation message. A path that
+            // accepts faster than it delivers (store and forward, as the fleet link's) would
+            // otherwise begin the paced phase behind its own backlog and measure that backlog.
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        }
         Thread.sleep(2000); // let the receiver finish and the broker settle before the paced phase
         long intervalNanos = 1_000_000_000L / rate;
         long warmup = (long) rate * warmupSeconds;
