@@ -170,8 +170,7 @@ public final class FleetLinkBenchmark {
                     messages, rate, warmup, seconds, address));
             print(r, "half: plain sender -> router -> node B", in.get(r));
         }
-        LocalApiBenchmark.sh("pkill -f 'karaf[.]base=" + homes.get(1) + "' || true; for i in $(seq 1 100); do pgrep -f 'karaf[.]base="
-                + homes.get(1) + "' >/dev/null || exit 0; sleep 0.2; done");
+        LocalApiBenchmark.stopKaraf(agents.get(1), homes.get(1)); // node B, started second
         List<Result> out = new ArrayList<>();
         for (int r = 0; r < reps; r++) {
             out.add(repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "fleet", pubSecret, String.valueOf(portA)},
