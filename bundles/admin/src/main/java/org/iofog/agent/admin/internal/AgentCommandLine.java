@@ -6,6 +6,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.LinkedHashMap;
@@ -408,6 +409,7 @@ public final class AgentCommandLine {
             out.append("Set ").append(flag.meaning()).append(" to ").append(value).append('\n');
         }
         try {
+            // One update per configuration with all its changes (configDefaults says why).
             for (var change : changes.entrySet()) {
                 Configuration configuration = configAdmin.getConfiguration(change.getKey(), "?");
                 Dictionary<String, Object> props = configuration.getProperties();
@@ -425,20 +427,40 @@ public final class AgentCommandLine {
         return Result.ok(out.toString());
     }
 
-    /** Every setting a flag changes goes back to its shipped default (the property is removed; the component's default applies). */
+    /**
+     * Every setting a flag changes goes back to its shipped default (the property is removed;
+     * the component's default applies).
+     * <p>
+     * One update per configuration, never one per property: Felix FileInstall writes each
+     * update back to {@code etc/<pid>.cfg} from its event thread, and its directory scan can
+     * read that file between the write and the moment FileInstall records it as its own. A
+     * second update of the same configuration a few milliseconds later is then undone by the
+     * scan, which applies the first write's content (seen once in CI: {@code config defaults}
+     * left {@code statusFrequency} at its old value).
+     */
     Result configDefaults() {
+        Map<String, List<String>> removals = new LinkedHashMap<>();
         StringBuilder out = new StringBuilder();
+        for (Flag flag : FLAGS.values()) {
+            for (Target t : flag.targets()) {
+                removals.computeIfAbsent(t.pid(), p -> new ArrayList<>()).add(t.property());
+            }
+            out.append("Reset ").append(flag.meaning()).append(" (").append(flag.flag()).append(") to its default\n");
+        }
         try {
-            for (Flag flag : FLAGS.values()) {
-                for (Target t : flag.targets()) {
-                    Configuration configuration = configAdmin.getConfiguration(t.pid(), "?");
-                    Dictionary<String, Object> props = configuration.getProperties();
-                    if (props != null && props.get(t.property()) != null) {
-                        props.remove(t.property());
-                        configuration.update(props);
-                    }
+            for (var removal : removals.entrySet()) {
+                Configuration configuration = configAdmin.getConfiguration(removal.getKey(), "?");
+                Dictionary<String, Object> props = configuration.getProperties();
+                if (props == null) {
+                    continue;
                 }
-                out.append("Reset ").append(flag.meaning()).append(" (").append(flag.flag()).append(") to its default\n");
+                boolean changed = false;
+                for (String property : removal.getValue()) {
+                    changed |= props.remove(property) != null;
+                }
+                if (changed) {
+                    configuration.update(props);
+                }
             }
         } catch (IOException e) {
             return Result.failed("could not store the configuration: " + e.getMessage());

@@ -4,10 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Dictionary;
+import java.util.HashMap;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 
 class AgentCommandLineTest {
 
@@ -76,5 +84,83 @@ class AgentCommandLineTest {
     @Test
     void durationsReadLikeTheReferenceAgents() {
         assertThat(AgentCommandLine.formatDuration(java.time.Duration.ofSeconds(90061))).isEqualTo("1d 1h 1m 1s");
+    }
+
+    /**
+     * FileInstall can undo the second of two quick updates of one configuration (see
+     * {@link AgentCommandLine#configDefaults()}): a command changes each configuration once,
+     * however many of its properties it touches.
+     */
+    @Test
+    void aCommandUpdatesEachConfigurationOnceHoweverManyPropertiesItChanges() {
+        RecordingConfigAdmin admin = new RecordingConfigAdmin();
+        admin.put(AgentCommandLine.CONTROLLER_PID, Map.of("controllerUrl", "https://c/api/v3/", "keep", "yes"));
+        admin.put(AgentCommandLine.RESOURCES_PID, Map.of());
+        AgentCommandLine cli = new AgentCommandLine(null, admin.proxy());
+
+        assertThat(cli.run(List.of("config", "-d", "20", "-sf", "5", "-dt", "15", "-cf", "7")).exitCode()).isZero();
+        assertThat(admin.updates).containsOnly(Map.entry(AgentCommandLine.CONTROLLER_PID, 1),
+                Map.entry(AgentCommandLine.RESOURCES_PID, 1), Map.entry(AgentCommandLine.ROUTER_PID, 1));
+        assertThat(admin.properties.get(AgentCommandLine.CONTROLLER_PID))
+                .containsEntry("statusFrequency", 5).containsEntry("changeFrequency", 7);
+
+        admin.updates.clear();
+        assertThat(cli.run(List.of("config", "defaults")).exitCode()).isZero();
+        assertThat(admin.updates).containsOnly(Map.entry(AgentCommandLine.CONTROLLER_PID, 1),
+                Map.entry(AgentCommandLine.RESOURCES_PID, 1), Map.entry(AgentCommandLine.ROUTER_PID, 1));
+        assertThat(admin.properties.get(AgentCommandLine.CONTROLLER_PID)).containsOnlyKeys("keep");
+        assertThat(admin.properties.get(AgentCommandLine.RESOURCES_PID)).isEmpty();
+
+        admin.updates.clear();
+        assertThat(cli.run(List.of("config", "defaults")).exitCode()).isZero();
+        assertThat(admin.updates).as("nothing left to reset: nothing written").isEmpty();
+    }
+
+    /** Configuration Admin as a map of pid to properties, counting updates; enough for the CLI's calls. */
+    private static final class RecordingConfigAdmin {
+        final Map<String, Hashtable<String, Object>> properties = new HashMap<>();
+        final Map<String, Integer> updates = new HashMap<>();
+
+        void put(String pid, Map<String, Object> props) {
+            properties.put(pid, new Hashtable<>(props));
+        }
+
+        ConfigurationAdmin proxy() {
+            return (ConfigurationAdmin) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {ConfigurationAdmin.class}, (p, method, args) -> {
+                        if (!method.getName().equals("getConfiguration")) {
+                            throw new UnsupportedOperationException(method.getName());
+                        }
+                        return configuration((String) args[0]);
+                    });
+        }
+
+        private Configuration configuration(String pid) {
+            return (Configuration) Proxy.newProxyInstance(getClass().getClassLoader(),
+                    new Class<?>[] {Configuration.class}, (p, method, args) -> {
+                        switch (method.getName()) {
+                            case "getProperties": {
+                                Hashtable<String, Object> stored = properties.get(pid);
+                                return stored == null ? null : new Hashtable<>(stored);
+                            }
+                            case "update": {
+                                @SuppressWarnings("unchecked")
+                                Dictionary<String, Object> next = (Dictionary<String, Object>) args[0];
+                                Hashtable<String, Object> copy = new Hashtable<>();
+                                for (var keys = next.keys(); keys.hasMoreElements(); ) {
+                                    String key = keys.nextElement();
+                                    copy.put(key, next.get(key));
+                                }
+                                properties.put(pid, copy);
+                                updates.merge(pid, 1, Integer::sum);
+                                return null;
+                            }
+                            case "getPid":
+                                return pid;
+                            default:
+                                throw new UnsupportedOperationException(method.getName());
+                        }
+                    });
+        }
     }
 }

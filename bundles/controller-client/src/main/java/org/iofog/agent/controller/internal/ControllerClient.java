@@ -12,6 +12,7 @@ import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -459,10 +460,9 @@ public final class ControllerClient implements SubsystemHealth, ControllerConnec
         if (c.config() || c.routerChanged()) {
             nodeConfig = attempt("config", failures, () -> {
                 JsonNode n = a.config(token);
-                configSync.apply(n);
-                if (c.routerChanged()) {
-                    configSync.routerChanged(c.lastUpdated());
-                }
+                // null: the router did not change; a controller that sends no lastUpdated
+                // still gets its routerChanged through, as an empty stamp.
+                configSync.apply(n, c.routerChanged() ? Objects.requireNonNullElse(c.lastUpdated(), "") : null);
                 return n;
             });
         }

@@ -87,7 +87,23 @@ final class NodeConfigSync {
      * Applies the controller's config; returns the keys whose local value changed. Keys
      * with a wrong type are skipped with a log line naming them.
      */
-    synchronized List<String> apply(JsonNode config) throws IOException {
+    List<String> apply(JsonNode config) throws IOException {
+        return apply(config, null);
+    }
+
+    /**
+     * Applies the controller's config and, when {@code routerChangedStamp} is not null, the
+     * controller's word that the ioFog Router changed ({@code routerChanged}): the fleet
+     * link connects again even when host and port stayed the same (a router redeployed
+     * behind the same address).
+     * <p>
+     * Each configuration is updated once, with everything that changed in it: Felix
+     * FileInstall can undo the second of two quick updates of one configuration (its scan of
+     * {@code etc/} may apply the file it is writing for the first; see the CLI's
+     * {@code config defaults}), and a new router address with its change stamp is just such
+     * a pair.
+     */
+    synchronized List<String> apply(JsonNode config, String routerChangedStamp) throws IOException {
         Map<String, Map<String, Object>> byPid = new LinkedHashMap<>();
         for (Key k : KEYS.values()) {
             if (!config.has(k.name())) {
@@ -104,6 +120,9 @@ final class NodeConfigSync {
             for (String[] t : k.targets()) {
                 byPid.computeIfAbsent(t[0], p -> new LinkedHashMap<>()).put(t[1], value);
             }
+        }
+        if (routerChangedStamp != null) {
+            byPid.computeIfAbsent(FLEET_PID, p -> new LinkedHashMap<>()).put("routerChangedAt", routerChangedStamp);
         }
         List<String> changed = new ArrayList<>();
         for (var e : byPid.entrySet()) {
@@ -124,19 +143,10 @@ final class NodeConfigSync {
         if (!changed.isEmpty()) {
             LOG.info("Controller config applied: {}", String.join(", ", changed));
         }
+        if (changed.contains(FLEET_PID + "/routerChangedAt")) {
+            LOG.info("The controller says the ioFog Router changed: the fleet link connects again");
+        }
         return changed;
-    }
-
-    /**
-     * The controller said the ioFog Router changed ({@code routerChanged}): the fleet link
-     * connects again even when host and port stayed the same (a router redeployed behind
-     * the same address).
-     */
-    synchronized void routerChanged(String stamp) throws IOException {
-        Hashtable<String, Object> next = copy(platform.configuration(FLEET_PID));
-        next.put("routerChangedAt", stamp == null ? "" : stamp);
-        platform.updateConfiguration(FLEET_PID, next);
-        LOG.info("The controller says the ioFog Router changed: the fleet link connects again");
     }
 
     /**

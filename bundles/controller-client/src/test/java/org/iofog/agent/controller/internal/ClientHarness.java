@@ -25,6 +25,8 @@ final class ClientHarness implements AutoCloseable {
     static final class TestPlatform implements Platform {
         final Map<String, Hashtable<String, Object>> configurations = new ConcurrentHashMap<>();
         final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+        /** Updates per pid: Config Admin writes each to etc/, and FileInstall can undo the second of two quick ones. */
+        final Map<String, Integer> updateCounts = new ConcurrentHashMap<>();
         volatile DesiredStateSource offered;
         final List<DesiredState> published = new CopyOnWriteArrayList<>();
 
@@ -50,6 +52,7 @@ final class ClientHarness implements AutoCloseable {
         @Override
         public void updateConfiguration(String pid, Dictionary<String, Object> properties) {
             configurations.put(pid, NodeConfigSync.copy(properties));
+            updateCounts.merge(pid, 1, Integer::sum);
             listeners.forEach(l -> l.accept(pid));
         }
 

@@ -289,11 +289,15 @@ class ControllerClientTest {
         Object first = p.setting(NodeConfigSync.FLEET_PID, "routerChangedAt");
         await().atMost(WAIT).until(() -> !controller.flagSet("routerChanged"));
         Thread.sleep(5);
+        int fleetUpdatesBefore = p.updateCounts.get(NodeConfigSync.FLEET_PID);
         controller.patchNode(Map.of("routerHost", "router.fleet", "routerPort", 5671));
         controller.set("routerChanged");
         await().atMost(WAIT).until(() -> "router.fleet".equals(p.setting(NodeConfigSync.FLEET_PID, "routerHost")));
         await().atMost(WAIT).until(() -> !first.equals(p.setting(NodeConfigSync.FLEET_PID, "routerChangedAt")));
         assertThat(p.setting(NodeConfigSync.FLEET_PID, "routerPort")).isEqualTo(5671);
+        await().atMost(WAIT).until(() -> !controller.flagSet("routerChanged"));
+        assertThat(p.updateCounts.get(NodeConfigSync.FLEET_PID) - fleetUpdatesBefore)
+                .as("the new address and the change stamp in one update").isEqualTo(1);
     }
 
     @Test
