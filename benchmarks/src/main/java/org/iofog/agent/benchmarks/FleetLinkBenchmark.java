@@ -8,6 +8,7 @@ import jakarta.jms.Message;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -59,6 +62,11 @@ import org.iofog.sdk.message.IoMessageJson;
  * <p>{@code -Dbench.halves=true} then measures each agent's half alone, a diagnosis:
  * plain sender -> broker -> node B -> SDK receiver, and (node B stopped) SDK publisher ->
  * node A -> broker -> plain receiver, both on the receiver's uuid address.
+ *
+ * <p>{@code -Dbench.relays=true} adds, in each repetition, the plain clients each behind a
+ * relay that does nothing but copy bytes ({@link ByteRelay}, a JVM; and {@code socat}, in
+ * C, when it is installed): the process crossings an agent adds (client -> relay -> broker
+ * -> relay -> client), with no work in them. The floor any relaying agent stands on.
  */
 public final class FleetLinkBenchmark {
 
@@ -84,6 +92,66 @@ public final class FleetLinkBenchmark {
     private EmbeddedActiveMQ broker;
     private final List<Process> agents = new ArrayList<>();
     private final List<Path> homes = new ArrayList<>();
+    private final Map<String, Relays> relays = new LinkedHashMap<>();
+
+    /** Two do-nothing relays to the broker, one for each plain client ({@code -Dbench.relays}). */
+    private record Relays(Process sender, int senderPort, Process receiver, int receiverPort) implements AutoCloseable {
+
+        static Relays start(String kind, int brokerPort) throws Exception {
+            int[] ports = freePorts(2);
+            return new Relays(relay(kind, ports[0], brokerPort), ports[0], relay(kind, ports[1], brokerPort), ports[1]);
+        }
+
+        private static Process relay(String kind, int port, int brokerPort) throws Exception {
+            List<String> command = kind.equals("socat")
+                    ? List.of("socat", "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr,fork,nodelay",
+                            "TCP:127.0.0.1:" + brokerPort + ",nodelay")
+                    : List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:+UseSerialGC",
+                            "-Xmx64m", "-cp", System.getProperty("java.class.path"), ByteRelay.class.getName(),
+                            String.valueOf(port), String.valueOf(brokerPort));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (!listening(port)) {
+                if (!p.isAlive() || System.nanoTime() > deadline) {
+                    p.destroyForcibly();
+                    throw new IllegalStateException(String.join(" ", command) + " did not listen");
+                }
+                Thread.sleep(50);
+            }
+            return p;
+        }
+
+        @Override
+        public void close() {
+            for (Process p : List.of(sender, receiver)) {
+                p.descendants().forEach(ProcessHandle::destroy); // socat's forks
+                p.destroy();
+            }
+        }
+    }
+
+    /**
+     * Whether something listens on the loopback port ({@code /proc/net/tcp} and {@code tcp6},
+     * where a JVM's socket on 127.0.0.1 shows; state 0A): asked without connecting, which
+     * would open a relayed connection to the broker.
+     */
+    private static boolean listening(int port) throws IOException {
+        String local = String.format("0100007F:%04X", port);
+        List<String> lines = new ArrayList<>(Files.readAllLines(Path.of("/proc/net/tcp")));
+        lines.addAll(Files.readAllLines(Path.of("/proc/net/tcp6")));
+        return lines.stream()
+                .map(line -> line.trim().split("\\s+"))
+                .anyMatch(f -> f.length > 3 && f[1].endsWith(local) && f[3].equals("0A"));
+    }
+
+    private static boolean socatInstalled() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(dir, "socat"))) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private void run(int reps, int messages, int rate, int seconds, int warmup) throws Exception {
         scratch = Files.createTempDirectory("iofog-fleet-bench");
@@ -114,6 +182,13 @@ public final class FleetLinkBenchmark {
             }
             List<Result> ours = new ArrayList<>();
             List<Result> plain = new ArrayList<>();
+            Map<String, List<Result>> relayed = new LinkedHashMap<>();
+            if (Boolean.getBoolean("bench.relays")) {
+                for (String kind : socatInstalled() ? List.of("java", "socat") : List.of("java")) {
+                    relays.put(kind, Relays.start(kind, brokerPort));
+                    relayed.put(kind, new ArrayList<>());
+                }
+            }
             for (int r = 0; r < reps; r++) {
                 Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), "fleet", pubSecret, String.valueOf(portA)},
                         messages, rate, warmup, seconds);
@@ -123,6 +198,13 @@ public final class FleetLinkBenchmark {
                         messages, rate, warmup, seconds);
                 plain.add(y);
                 print(r, "plain AMQP client -> router -> client", y);
+                for (var kind : relayed.entrySet()) {
+                    Relays relay = relays.get(kind.getKey());
+                    Result z = repetition(new String[] {"amqp", "", String.valueOf(relay.receiverPort()), "amqp", "",
+                            String.valueOf(relay.senderPort())}, messages, rate, warmup, seconds);
+                    kind.getValue().add(z);
+                    print(r, "plain via two " + kind.getKey() + " relays", z);
+                }
             }
             System.out.printf("%nNode to node through the broker, medians of %d repetitions: %d messages of %d bytes (saturation);"
                     + " paced %d msg/s for %d s after a %d s warm-up (latency)%n", reps, messages, LocalApiBenchmark.PAYLOAD,
@@ -134,10 +216,17 @@ public final class FleetLinkBenchmark {
             System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f%n", "plain AMQP clients", p.throughput, p.p50, p.p99, p.max);
             System.out.printf("overhead (ours as a multiple of plain; target <= 1.3): throughput %.2fx (plain / ours), "
                     + "p50 latency %.2fx, p99 latency %.2fx%n", p.throughput / o.throughput, o.p50 / p.p50, o.p99 / p.p99);
+            for (var kind : relayed.entrySet()) {
+                Result z = median(kind.getValue());
+                System.out.printf("%-44s %10.0f %9.3f %9.3f %9.3f   (p50 %.2fx, p99 %.2fx plain)%n",
+                        "plain via two " + kind.getKey() + " relays (no work)", z.throughput, z.p50, z.p99, z.max,
+                        z.p50 / p.p50, z.p99 / p.p99);
+            }
             if (Boolean.getBoolean("bench.halves")) {
                 halves(reps, messages, rate, seconds, warmup, brokerPort, portA, portB, pubSecret, subSecret);
             }
         } finally {
+            relays.values().forEach(Relays::close);
             for (Process agent : agents) {
                 LocalApiBenchmark.stopKaraf(agent, scratch);
             }
