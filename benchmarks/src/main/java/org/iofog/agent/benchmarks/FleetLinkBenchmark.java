@@ -99,7 +99,14 @@ public final class FleetLinkBenchmark {
 
         static Relays start(String kind, int brokerPort) throws Exception {
             int[] ports = freePorts(2);
-            return new Relays(relay(kind, ports[0], brokerPort), ports[0], relay(kind, ports[1], brokerPort), ports[1]);
+            Process sender = relay(kind, ports[0], brokerPort);
+            try {
+                return new Relays(sender, ports[0], relay(kind, ports[1], brokerPort), ports[1]);
+            } catch (Exception e) {
+                sender.descendants().forEach(ProcessHandle::destroy);
+                sender.destroy();
+                throw e;
+            }
         }
 
         private static Process relay(String kind, int port, int brokerPort) throws Exception {
