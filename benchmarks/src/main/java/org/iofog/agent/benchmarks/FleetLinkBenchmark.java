@@ -103,8 +103,7 @@ public final class FleetLinkBenchmark {
             try {
                 return new Relays(sender, ports[0], relay(kind, ports[1], brokerPort), ports[1]);
             } catch (Exception e) {
-                sender.descendants().forEach(ProcessHandle::destroy);
-                sender.destroy();
+                stop(sender);
                 throw e;
             }
         }
@@ -130,10 +129,13 @@ public final class FleetLinkBenchmark {
 
         @Override
         public void close() {
-            for (Process p : List.of(sender, receiver)) {
-                p.descendants().forEach(ProcessHandle::destroy); // socat's forks
-                p.destroy();
-            }
+            stop(sender);
+            stop(receiver);
+        }
+
+        private static void stop(Process relay) {
+            relay.descendants().forEach(ProcessHandle::destroy); // socat's forks
+            relay.destroy();
         }
     }
 
