@@ -1,8 +1,5 @@
 package org.iofog.agent.fleet.internal;
 
-import jakarta.jms.CompletionListener;
-import jakarta.jms.JMSException;
-import jakarta.jms.Message;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -24,6 +21,7 @@ import org.iofog.agent.api.messaging.Subscription;
 import org.iofog.agent.api.status.HealthState;
 import org.iofog.agent.api.status.SubsystemHealth;
 import org.iofog.agent.api.status.SubsystemStatus;
+import org.apache.qpid.proton.amqp.messaging.Section;
 import org.iofog.sdk.message.InvalidIoMessageException;
 import org.iofog.sdk.message.IoMessage;
 import org.osgi.service.component.annotations.Activate;
@@ -53,8 +51,11 @@ import org.slf4j.LoggerFactory;
  * ({@link MessageRouter#relayTo}): the publisher kept, the type rules applied; the message
  * is acknowledged to the ioFog Router only once it is durable here.
  *
- * <p>Every change of the connection happens on the link's one thread; a failure closes the
- * connection and everything on it, and the link connects again with backoff.
+ * <p>Every change of the connection (connecting, links made and dropped) happens on the
+ * link's one thread; a failure closes the connection and everything on it, and the link
+ * connects again with backoff. Messages do not pass through that thread: they are sent on
+ * the thread that delivers them and received on the connection's I/O thread
+ * ({@link RouterConnection}).
  */
 @Component(service = SubsystemHealth.class, immediate = true, configurationPid = FleetLink.PID)
 @Designate(ocd = FleetLinkConfig.class)
@@ -212,10 +213,10 @@ public final class FleetLink implements SubsystemHealth {
             }
             for (String receiver : remote) {
                 if (!forwarders.containsKey(receiver)) {
-                    Forwarder f = new Forwarder(receiver, generation);
+                    Forwarder f = new Forwarder(receiver, connection);
                     forwarders.put(receiver, f);
-                    // May deliver at once (a backlog): deliveries queue behind this task.
-                    f.subscription = r.subscribe(receiver, Math.max(1, c.window()), f);
+                    // May deliver, and the router settle, before it returns (a backlog).
+                    f.attach(r.subscribe(receiver, Math.max(1, c.window()), f));
                 }
             }
             Set<String> wanted = consumers(d);
@@ -230,12 +231,12 @@ public final class FleetLink implements SubsystemHealth {
             for (String receiver : wanted) {
                 if (!consumers.containsKey(receiver)) {
                     Inbound in = new Inbound(receiver, generation);
-                    connection.consume(receiver, in::onMessage);
+                    connection.consume(receiver, in::received);
                     consumers.put(receiver, in);
                 }
             }
             consuming = consumers.size();
-        } catch (JMSException | RuntimeException e) {
+        } catch (RuntimeException e) {
             failed(generation, e);
         }
     }
@@ -336,49 +337,41 @@ public final class FleetLink implements SubsystemHealth {
         return wanted;
     }
 
-    private void send(Forwarder f, IoMessage message) {
-        if (f.closed || f.generation != connectionGeneration || connection == null) {
-            return; // its subscription ended: the router delivers the message again to the next one
-        }
-        long sequence = f.sentCount++;
-        try {
-            connection.send(f.receiver, V3WireFormat.text(message), new CompletionListener() {
-                @Override
-                public void onCompletion(Message m) {
-                    f.settled(sequence);
-                }
-
-                @Override
-                public void onException(Message m, Exception e) {
-                    onWorker(() -> failed(f.generation, e));
-                }
-            });
-        } catch (JMSException | RuntimeException e) {
-            failed(f.generation, e);
-        }
-    }
-
-    /** Outbound: the router's queue for one remote receiver, sent to its address. */
+    /**
+     * Outbound: the router's queue for one remote receiver, sent to its address on the
+     * connection it was made for (a new connection makes new forwarders).
+     */
     private final class Forwarder implements MessageSink {
         final String receiver;
-        final int generation;
-        Subscription subscription;
-        /** Worker only: messages handed to the client. */
+        final RouterConnection connection;
+        /** Guarded by this; null until subscribe() returned. */
+        private Subscription subscription;
+        /** Guarded by this: settled in order before the subscription was known. */
+        private int acknowledgementsOwed;
+        /** Messages handed to the connection; the store calls deliver() one at a time, in order. */
         long sentCount;
         /** Guarded by this: how many were settled in order and acknowledged to the router. */
         private long acknowledged;
         private final TreeSet<Long> settledAhead = new TreeSet<>();
         volatile boolean closed;
 
-        Forwarder(String receiver, int generation) {
+        Forwarder(String receiver, RouterConnection connection) {
             this.receiver = receiver;
-            this.generation = generation;
+            this.connection = connection;
         }
 
+        /**
+         * Sends on the caller's thread (the publisher's, or the I/O thread acknowledging the
+         * message before): no hand-off on the way out. Safe with the router's locks held, as
+         * this is called: the connection's lock is a leaf and the send does not block.
+         */
         @Override
         public void deliver(IoMessage message) {
-            // Called with the router's locks held: the send happens on the link's thread.
-            onWorker(() -> send(this, message));
+            if (closed) {
+                return; // its subscription ended: the router delivers the message again to the next one
+            }
+            long sequence = sentCount++;
+            connection.send(receiver, V3WireFormat.text(message), () -> settled(sequence));
         }
 
         @Override
@@ -412,7 +405,22 @@ public final class FleetLink implements SubsystemHealth {
         private void acknowledge() {
             acknowledged++;
             sent.increment();
-            subscription.ack();
+            if (subscription == null) {
+                acknowledgementsOwed++;
+            } else {
+                subscription.ack();
+            }
+        }
+
+        synchronized void attach(Subscription s) {
+            subscription = s;
+            if (closed) {
+                s.close();
+                return;
+            }
+            for (; acknowledgementsOwed > 0; acknowledgementsOwed--) {
+                s.ack();
+            }
         }
 
         synchronized void close() {
@@ -435,21 +443,23 @@ public final class FleetLink implements SubsystemHealth {
             this.generation = generation;
         }
 
-        /** On the client's thread, one message at a time. */
-        void onMessage(Message message) {
+        /**
+         * On the connection's I/O thread, one message at a time: true once the message is
+         * durable here (the connection then acknowledges it to the ioFog Router).
+         */
+        boolean received(Section body) {
             if (stopped) {
-                return; // goes back to the ioFog Router with the connection, and comes again
+                return false; // goes back to the ioFog Router with the connection, and comes again
             }
             try {
                 IoMessage m;
                 try {
-                    m = V3WireFormat.read(message);
+                    m = V3WireFormat.read(body);
                 } catch (InvalidIoMessageException e) {
                     undecodable.increment();
                     LOG.warn("Dropped a message for {} from the ioFog Router that is not an ioMessage: {}", receiver,
                             e.getMessage());
-                    message.acknowledge(); // it would never decode: taking it again would block the queue
-                    return;
+                    return true; // it would never decode: taking it again would block the queue
                 }
                 MessageRouter r = router;
                 if (r == null) {
@@ -457,10 +467,11 @@ public final class FleetLink implements SubsystemHealth {
                 }
                 r.relayTo(MessageRouter.FLEET_LINK, receiver, m);
                 received.increment();
-                message.acknowledge();
-            } catch (JMSException | RouterException | RuntimeException e) {
+                return true;
+            } catch (RouterException | RuntimeException e) {
                 stopped = true;
                 onWorker(() -> failed(generation, e));
+                return false;
             }
         }
     }

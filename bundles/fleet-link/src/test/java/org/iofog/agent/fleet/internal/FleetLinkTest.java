@@ -34,8 +34,11 @@ import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
 import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.Queue;
+import org.apache.activemq.artemis.core.security.CheckType;
+import org.apache.activemq.artemis.core.security.Role;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
+import org.apache.activemq.artemis.spi.core.security.ActiveMQSecurityManager;
 import org.apache.qpid.jms.JmsConnectionFactory;
 import org.iofog.agent.api.desired.DesiredState;
 import org.iofog.agent.api.desired.DesiredStateSource;
@@ -71,6 +74,8 @@ class FleetLinkTest {
         final Path home;
         /** Extra acceptor parameters, e.g. TLS's. */
         final String acceptorParameters;
+        /** Users and their passwords; none: no authentication. */
+        final Map<String, String> users;
         EmbeddedActiveMQ server;
 
         Broker() throws Exception {
@@ -78,7 +83,12 @@ class FleetLinkTest {
         }
 
         Broker(String acceptorParameters) throws Exception {
+            this(acceptorParameters, Map.of());
+        }
+
+        Broker(String acceptorParameters, Map<String, String> users) throws Exception {
             this.acceptorParameters = acceptorParameters;
+            this.users = users;
             port = freePort();
             home = Files.createTempDirectory(dir, "broker");
             start();
@@ -93,13 +103,26 @@ class FleetLinkTest {
                     .setBindingsDirectory(home.resolve("bindings").toString())
                     .setLargeMessagesDirectory(home.resolve("large").toString())
                     .setPagingDirectory(home.resolve("paging").toString())
-                    .setSecurityEnabled(false)
+                    .setSecurityEnabled(!users.isEmpty())
                     .addAcceptorConfiguration("amqp", "tcp://127.0.0.1:" + port + "?protocols=AMQP" + acceptorParameters)
                     .addAddressSetting("#", new AddressSettings().setAutoCreateAddresses(true).setAutoCreateQueues(true)
                             .setAutoDeleteQueues(false).setDefaultAddressRoutingType(RoutingType.ANYCAST)
                             .setDefaultQueueRoutingType(RoutingType.ANYCAST));
             server = new EmbeddedActiveMQ();
             server.setConfiguration(c);
+            if (!users.isEmpty()) {
+                server.setSecurityManager(new ActiveMQSecurityManager() {
+                    @Override
+                    public boolean validateUser(String user, String password) {
+                        return user != null && password != null && password.equals(users.get(user));
+                    }
+
+                    @Override
+                    public boolean validateUserAndRole(String user, String password, Set<Role> roles, CheckType checkType) {
+                        return validateUser(user, password);
+                    }
+                });
+            }
             server.start();
         }
 
@@ -492,6 +515,32 @@ class FleetLinkTest {
         node.router.publish("sensor", reading("mutual tls"));
         assertThat(publisherReceivedOverTls(broker, routerStore, "&transport.keyStoreLocation=" + nodeStore
                 + "&transport.keyStorePassword=changeit&transport.keyStoreType=PKCS12", "remote-dashboard")).isEqualTo("sensor");
+    }
+
+    @Test
+    void aRouterThatWantsCredentialsGetsTheConfiguredUserOverSaslPlain() throws Exception {
+        Broker broker = new Broker("", Map.of("node-a", "s3cret"));
+        Map<String, Object> settings = new HashMap<>(Map.of("routerHost", "127.0.0.1", "routerPort", broker.port,
+                "maxReconnectDelaySeconds", 1));
+
+        // No credentials (SASL ANONYMOUS): the router turns the node away, and the status says why.
+        Node node = new Node("sasl", broker, microservice("sensor", false, "remote-dashboard"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.link.status().detail().contains("unauthorized-access"));
+
+        // A wrong password: the same.
+        settings.put("username", "node-a");
+        settings.put("password", "wrong");
+        node.link.modified(config(FleetLinkConfig.class, settings));
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.link.status().detail().contains("SASL PLAIN"));
+        assertThat(node.figure("connects")).isEqualTo(0L);
+
+        // The right one: connected, and the message goes out.
+        settings.put("password", "s3cret");
+        node.link.modified(config(FleetLinkConfig.class, settings));
+        node.awaitConnected();
+        node.router.publish("sensor", reading("authenticated"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> broker.queued("remote-dashboard") == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> node.figure("messagesOut").equals(1L));
     }
 
     /**
