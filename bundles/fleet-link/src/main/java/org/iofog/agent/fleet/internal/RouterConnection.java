@@ -211,6 +211,7 @@ final class RouterConnection implements AutoCloseable {
         return c;
     }
 
+    /** Sends the AMQP open and waits for the router's; on any failure closes everything and throws. */
     private void start() throws IOException {
         engineLock.lock();
         try {
@@ -234,7 +235,9 @@ final class RouterConnection implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            failure = new IOException("interrupted while connecting");
+            fail(new IOException("interrupted while connecting"));
+        } catch (IOException | RuntimeException e) {
+            fail(e);
         } finally {
             engineLock.unlock();
         }
