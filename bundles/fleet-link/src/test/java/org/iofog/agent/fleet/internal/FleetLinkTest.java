@@ -311,6 +311,36 @@ class FleetLinkTest {
     }
 
     @Test
+    void inboundKeepsFlowingInOrderPastTheCreditWindow() throws Exception {
+        Broker broker = new Broker();
+        Node node = new Node("w", broker, microservice("display", true));
+        // A window of 8: the router may push 8 unacknowledged messages; credit comes back as they are taken.
+        node.link.modified(config(FleetLinkConfig.class, Map.of("routerHost", "127.0.0.1", "routerPort", broker.port,
+                "maxReconnectDelaySeconds", 1, "window", 8)));
+        node.awaitConnected();
+        List<String> got = new CopyOnWriteArrayList<>();
+        Subscription[] s = new Subscription[1];
+        s[0] = node.router.subscribe("display", 1000, m -> {
+            got.add(new String(m.contentData(), StandardCharsets.UTF_8));
+            s[0].ack();
+        });
+        Session peer = peer(broker);
+        MessageProducer toDisplay = peer.createProducer(peer.createQueue("display"));
+        int total = 200;
+        for (int i = 0; i < total; i++) {
+            toDisplay.send(peer.createTextMessage(V3WireFormat.text(reading(Integer.toString(i)).toBuilder().publisher("far").build())));
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> got.size() >= total);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < total; i++) {
+            expected.add(Integer.toString(i));
+        }
+        assertThat(got).containsExactlyElementsOf(expected);
+        await().atMost(Duration.ofSeconds(5)).until(() -> broker.queued("display") == 0);
+        assertThat(node.figure("messagesIn")).isEqualTo((long) total);
+    }
+
+    @Test
     void inboundIsAcknowledgedToTheRouterOnlyOnceItIsDurableHere() throws Exception {
         Broker broker = new Broker();
         Node node = new Node("c", broker, microservice("display", true));
