@@ -32,10 +32,10 @@ import java.util.function.Consumer;
 import org.apache.activemq.artemis.api.core.RoutingType;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
-import org.apache.activemq.artemis.core.server.JournalType;
-import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.security.CheckType;
 import org.apache.activemq.artemis.core.security.Role;
+import org.apache.activemq.artemis.core.server.JournalType;
+import org.apache.activemq.artemis.core.server.Queue;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.activemq.artemis.spi.core.security.ActiveMQSecurityManager;
@@ -445,6 +445,25 @@ class FleetLinkTest {
         assertThat(atDisplay.get(0).publisher()).isEqualTo("sensor");
         assertThat(atLogger.get(0).publisher()).isEqualTo("display");
         assertThat(new String(atLogger.get(0).contentData(), StandardCharsets.UTF_8)).isEqualTo("seen ping");
+    }
+
+    @Test
+    void aMessageLargerThanAnAmqpFrameCrossesWhole() throws Exception {
+        Broker broker = new Broker();
+        Node a = new Node("big-a", broker, microservice("camera", false, "archive"));
+        Node b = new Node("big-b", broker, microservice("archive", true));
+        a.awaitConnected();
+        b.awaitConnected();
+        List<IoMessage> got = new CopyOnWriteArrayList<>();
+        b.router.subscribe("archive", 16, got::add);
+        // 3 MB of content: about 4 MB of JSON, several of the link's 1 MB frames each way.
+        byte[] image = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(image);
+        a.router.publish("camera", reading("x").toBuilder().infoType("image/png").contentData(image).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> got.size() == 1);
+        assertThat(got.get(0).contentData()).isEqualTo(image);
+        assertThat(got.get(0).publisher()).isEqualTo("camera");
+        await().atMost(Duration.ofSeconds(5)).until(() -> a.figure("messagesOut").equals(1L));
     }
 
     @Test
