@@ -666,6 +666,7 @@ final class RouterConnection implements AutoCloseable {
                 failUnlocked(e);
                 continue;
             }
+            boolean working;
             engineLock.lock();
             try {
                 if (closed || failure != null) {
@@ -680,6 +681,7 @@ final class RouterConnection implements AutoCloseable {
             } catch (IOException | RuntimeException e) { // RuntimeException: the engine's TransportException too
                 fail(e);
             } finally {
+                working = !closed && failure == null;
                 unlockAndReport();
             }
             // Outside the lock: these call into the agent (the store's acknowledgements, the router).
@@ -691,10 +693,12 @@ final class RouterConnection implements AutoCloseable {
                 }
             }
             settled.clear();
-            if (!arrivals.isEmpty()) {
+            if (working && !arrivals.isEmpty()) {
                 deliver(arrivals);
-                arrivals.clear();
             }
+            // Arrivals on a failed connection cannot be acknowledged: the router sends them
+            // again on the next one, so taking them now would only deliver them twice.
+            arrivals.clear();
         }
     }
 
