@@ -45,7 +45,8 @@ public @interface FleetLinkConfig {
     @AttributeDefinition(description = "Password for the router", type = org.osgi.service.metatype.annotations.AttributeType.PASSWORD)
     String password() default "";
 
-    @AttributeDefinition(description = "Messages per remote receiver sent to the router before the first is settled")
+    @AttributeDefinition(description = "Messages per remote receiver sent to the router before the first is settled;"
+            + " and per consumer, messages the router may push before this node acknowledged the first (AMQP credit)")
     int window() default 1000;
 
     @AttributeDefinition(description = "Longest wait, in seconds, between two attempts to reach the router")
