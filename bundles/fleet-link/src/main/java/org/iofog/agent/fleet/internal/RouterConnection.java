@@ -366,13 +366,7 @@ final class RouterConnection implements AutoCloseable {
                 return;
             }
             Receiver receiver = session.receiver("iofog-from-" + address + "-" + nextLinkNumber++);
-            Source source = new Source();
-            source.setAddress(address);
-            source.setCapabilities(QUEUE);
-            receiver.setSource(source);
-            receiver.setTarget(new Target());
-            receiver.setSenderSettleMode(SenderSettleMode.UNSETTLED);
-            receiver.setReceiverSettleMode(ReceiverSettleMode.FIRST);
+            aimAtQueue(receiver, address);
             Consuming consuming = new Consuming(receiver, handler);
             receiver.setContext(consuming);
             receiver.open();
@@ -439,15 +433,31 @@ final class RouterConnection implements AutoCloseable {
 
     private Sender openSender(String address) {
         Sender sender = session.sender("iofog-to-" + address + "-" + nextLinkNumber++);
-        Target target = new Target();
-        target.setAddress(address);
-        target.setCapabilities(QUEUE);
-        sender.setTarget(target);
-        sender.setSource(new Source());
-        sender.setSenderSettleMode(SenderSettleMode.UNSETTLED);
-        sender.setReceiverSettleMode(ReceiverSettleMode.FIRST);
+        aimAtQueue(sender, address);
         sender.open();
         return sender;
+    }
+
+    /**
+     * Points a link to (a sender) or from (a receiver) the queue at {@code address}, and
+     * settles as Qpid JMS does: unsettled until the router's outcome, the receiver first.
+     */
+    private static void aimAtQueue(Link link, String address) {
+        if (link instanceof Sender) {
+            Target target = new Target();
+            target.setAddress(address);
+            target.setCapabilities(QUEUE);
+            link.setTarget(target);
+            link.setSource(new Source());
+        } else {
+            Source source = new Source();
+            source.setAddress(address);
+            source.setCapabilities(QUEUE);
+            link.setSource(source);
+            link.setTarget(new Target());
+        }
+        link.setSenderSettleMode(SenderSettleMode.UNSETTLED);
+        link.setReceiverSettleMode(ReceiverSettleMode.FIRST);
     }
 
     private int encode(String address, String text) {
