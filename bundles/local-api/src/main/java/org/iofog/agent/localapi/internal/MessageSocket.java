@@ -1,6 +1,7 @@
 package org.iofog.agent.localapi.internal;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -158,7 +159,7 @@ public final class MessageSocket implements Session.Listener {
                     s.demand();
                 }
             }, waitNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        } catch (RejectedExecutionException stopping) {
             // the server is stopping; the socket goes with it
         }
     }
@@ -219,13 +220,28 @@ public final class MessageSocket implements Session.Listener {
 
     @Override
     public void onWebSocketClose(int statusCode, String reason, Callback callback) {
-        ended();
         callback.succeed();
+        endedLater();
     }
 
     @Override
     public void onWebSocketError(Throwable cause) {
-        ended();
+        endedLater();
+    }
+
+    /**
+     * Jetty can call the two methods above on a router thread: a delivery to a quiet socket
+     * is written on the delivering thread (FrameBatcher), with the router's queue lock held,
+     * and a failed write closes the session there and then. ended() takes this socket's
+     * lock and then the router's, the order subscribe() takes them in, so it runs on the
+     * timer instead. A stopping server has stopped its timer and closes every socket itself.
+     */
+    private void endedLater() {
+        try {
+            services.timer().execute(this::ended);
+        } catch (RejectedExecutionException stopping) {
+            LOG.debug("{}: socket ended while the Local API stops", microservice);
+        }
     }
 
     private void ended() {
