@@ -67,6 +67,9 @@ import org.iofog.sdk.message.IoMessageJson;
  * relay that does nothing but copy bytes ({@link ByteRelay}, a JVM; and {@code socat}, in
  * C, when it is installed): the process crossings an agent adds (client -> relay -> broker
  * -> relay -> client), with no work in them. The floor any relaying agent stands on.
+ *
+ * <p>{@code -Dbench.brokerHops=true} splits each measured repetition of both paths at the
+ * broker ({@link BrokerHops}): sender -> broker, inside the broker, broker -> receiver.
  */
 public final class FleetLinkBenchmark {
 
@@ -93,6 +96,7 @@ public final class FleetLinkBenchmark {
     private final List<Process> agents = new ArrayList<>();
     private final List<Path> homes = new ArrayList<>();
     private final Map<String, Relays> relays = new LinkedHashMap<>();
+    private final BrokerHops brokerHops = Boolean.getBoolean("bench.brokerHops") ? new BrokerHops() : null;
 
     /** Two do-nothing relays to the broker, one for each plain client ({@code -Dbench.relays}). */
     private record Relays(Process sender, int senderPort, Process receiver, int receiverPort) implements AutoCloseable {
@@ -199,14 +203,12 @@ public final class FleetLinkBenchmark {
                 }
             }
             for (int r = 0; r < reps; r++) {
-                Result x = repetition(new String[] {"fleet", subSecret, String.valueOf(portB), "fleet", pubSecret, String.valueOf(portA)},
-                        messages, rate, warmup, seconds);
-                ours.add(x);
-                print(r, "ioFog agents, node A -> router -> node B", x);
-                Result y = repetition(new String[] {"amqp", "", String.valueOf(brokerPort), "amqp", "", String.valueOf(brokerPort)},
-                        messages, rate, warmup, seconds);
-                plain.add(y);
-                print(r, "plain AMQP client -> router -> client", y);
+                ours.add(measured(r, "ioFog agents, node A -> router -> node B", "ours", LocalApiBenchmark.SUB,
+                        new String[] {"fleet", subSecret, String.valueOf(portB), "fleet", pubSecret, String.valueOf(portA)},
+                        messages, rate, warmup, seconds));
+                plain.add(measured(r, "plain AMQP client -> router -> client", "plain", PLAIN_ADDRESS,
+                        new String[] {"amqp", "", String.valueOf(brokerPort), "amqp", "", String.valueOf(brokerPort)},
+                        messages, rate, warmup, seconds));
                 for (var kind : relayed.entrySet()) {
                     Relays relay = relays.get(kind.getKey());
                     Result z = repetition(new String[] {"amqp", "", String.valueOf(relay.receiverPort()), "amqp", "",
@@ -303,6 +305,9 @@ public final class FleetLinkBenchmark {
                 .addAddressSetting("#", new AddressSettings().setAutoCreateAddresses(true).setAutoCreateQueues(true)
                         .setAutoDeleteQueues(false).setDefaultAddressRoutingType(RoutingType.ANYCAST)
                         .setDefaultQueueRoutingType(RoutingType.ANYCAST));
+        if (brokerHops != null) {
+            c.registerBrokerPlugin(brokerHops);
+        }
         broker = new EmbeddedActiveMQ();
         broker.setConfiguration(c);
         broker.start();
@@ -347,19 +352,43 @@ public final class FleetLinkBenchmark {
         }
     }
 
+    /** One measured repetition of a path, printed; with {@code -Dbench.brokerHops}, followed by its split at the broker. */
+    private Result measured(int rep, String label, String shortLabel, String address, String[] side, int messages, int rate,
+            int warmup, int seconds) throws Exception {
+        if (brokerHops == null) {
+            Result r = repetition(side, messages, rate, warmup, seconds);
+            print(rep, label, r);
+            return r;
+        }
+        brokerHops.reset();
+        Path arrivals = scratch.resolve("arrivals.txt");
+        Files.deleteIfExists(arrivals);
+        Result r = repetition(side, messages, rate, warmup, seconds, List.of(), List.of("-Dbench.arrivals=" + arrivals));
+        print(rep, label, r);
+        brokerHops.print(shortLabel, address, arrivals);
+        return r;
+    }
+
     /**
      * One path, one repetition: saturation, then warm-up and latency. {@code side}: receiver
      * system, secret and port, publisher system, secret and port.
      */
     private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds) throws Exception {
-        return repetition(side, messages, rate, warmup, seconds, List.of());
+        return repetition(side, messages, rate, warmup, seconds, List.of(), List.of());
     }
 
     private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds, List<String> clientOptions)
             throws Exception {
+        return repetition(side, messages, rate, warmup, seconds, clientOptions, List.of());
+    }
+
+    private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds, List<String> clientOptions,
+            List<String> receiverOptions) throws Exception {
         long measured = (long) rate * seconds;
+        List<String> subOptions = new ArrayList<>(clientOptions);
+        subOptions.addAll(receiverOptions);
         LocalApiBenchmark.Child sub = LocalApiBenchmark.Child.start(List.of("sub", side[0], String.valueOf(messages),
-                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]), clientOptions);
+                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]), subOptions);
         LocalApiBenchmark.Child pub = null;
         try {
             sub.await("ready");

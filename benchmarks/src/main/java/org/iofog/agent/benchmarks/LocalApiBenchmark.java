@@ -421,6 +421,15 @@ public final class LocalApiBenchmark {
             this.arrivals = new long[(int) measuredMessages];
         }
 
+        /** Each measured message's "send arrival" (System.nanoTime), for FleetLinkBenchmark's broker split. */
+        void writeArrivals(Path file, int n) throws IOException {
+            StringBuilder lines = new StringBuilder(n * 32);
+            for (int i = 0; i < n; i++) {
+                lines.append(arrivals[i] - latencies[i]).append(' ').append(arrivals[i]).append('\n');
+            }
+            Files.writeString(file, lines);
+        }
+
         /** On the client's delivery thread, one message at a time. */
         void onPayload(byte[] payload) {
             long now = System.nanoTime();
@@ -495,6 +504,10 @@ public final class LocalApiBenchmark {
             }
             if (Boolean.getBoolean("bench.timeline")) {
                 printTimeline(latencies, arrivals, n);
+            }
+            String arrivalsFile = System.getProperty("bench.arrivals", "");
+            if (!arrivalsFile.isEmpty()) {
+                writeArrivals(Path.of(arrivalsFile), n);
             }
             long[] sorted = Arrays.copyOf(latencies, n);
             Arrays.sort(sorted);
