@@ -355,17 +355,18 @@ public final class FleetLinkBenchmark {
     /** One measured repetition of a path, printed; with {@code -Dbench.brokerHops}, followed by its split at the broker. */
     private Result measured(int rep, String label, String shortLabel, String address, String[] side, int messages, int rate,
             int warmup, int seconds) throws Exception {
-        if (brokerHops == null) {
-            Result r = repetition(side, messages, rate, warmup, seconds);
-            print(rep, label, r);
-            return r;
-        }
-        brokerHops.reset();
         Path arrivals = scratch.resolve("arrivals.txt");
-        Files.deleteIfExists(arrivals);
-        Result r = repetition(side, messages, rate, warmup, seconds, List.of(), List.of("-Dbench.arrivals=" + arrivals));
+        List<String> clientOptions = List.of();
+        if (brokerHops != null) {
+            brokerHops.reset();
+            Files.deleteIfExists(arrivals);
+            clientOptions = List.of("-Dbench.arrivals=" + arrivals); // read by the receiver only
+        }
+        Result r = repetition(side, messages, rate, warmup, seconds, clientOptions);
         print(rep, label, r);
-        brokerHops.print(shortLabel, address, arrivals);
+        if (brokerHops != null) {
+            brokerHops.print(shortLabel, address, arrivals);
+        }
         return r;
     }
 
@@ -374,21 +375,14 @@ public final class FleetLinkBenchmark {
      * system, secret and port, publisher system, secret and port.
      */
     private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds) throws Exception {
-        return repetition(side, messages, rate, warmup, seconds, List.of(), List.of());
+        return repetition(side, messages, rate, warmup, seconds, List.of());
     }
 
     private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds, List<String> clientOptions)
             throws Exception {
-        return repetition(side, messages, rate, warmup, seconds, clientOptions, List.of());
-    }
-
-    private static Result repetition(String[] side, int messages, int rate, int warmup, int seconds, List<String> clientOptions,
-            List<String> receiverOptions) throws Exception {
         long measured = (long) rate * seconds;
-        List<String> subOptions = new ArrayList<>(clientOptions);
-        subOptions.addAll(receiverOptions);
         LocalApiBenchmark.Child sub = LocalApiBenchmark.Child.start(List.of("sub", side[0], String.valueOf(messages),
-                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]), subOptions);
+                String.valueOf(measured), side[1].isEmpty() ? "-" : side[1], side[2]), clientOptions);
         LocalApiBenchmark.Child pub = null;
         try {
             sub.await("ready");
