@@ -6,7 +6,13 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -20,16 +26,24 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One client WebSocket (RFC 6455, {@code ws://} only) over a blocking socket, built for
- * the Local API's traffic: many small binary frames each way.
+ * One client WebSocket (RFC 6455, {@code ws://} only) over a non-blocking socket channel,
+ * built for the Local API's traffic: many small binary frames each way.
  * <p>
  * Why not the JDK's {@code java.net.http.WebSocket}: it allows one outstanding send, so
  * every frame is its own system call, and each send and receive crosses threads through
  * futures. Under load that was most of a microservice's CPU. Here frames are appended,
  * already masked, to one buffer, and a writer thread writes whatever has accumulated
- * since its last write ("smart batching": one frame per write when idle, hundreds under
- * load). The reader thread reads as much as the kernel has and hands each complete
- * message to the listener on that same thread, in order.
+ * since its last write ("smart batching": hundreds of frames per write under load). The
+ * reader thread reads as much as the kernel has and hands each complete message to the
+ * listener on that same thread, in order.
+ * <p>
+ * Sparse traffic skips the writer: when nothing is queued or being written and the socket
+ * had no write for {@link #QUIET_NANOS}, the sender writes its frame itself, so a message
+ * leaves without waiting for a thread to wake (tens of microseconds, and on a busy
+ * machine now and then a millisecond: docs/fleet-routes.md). The socket is non-blocking
+ * so that this keeps {@link #sendBinary}'s promise never to block on the network: what
+ * the kernel does not take at once (an agent that stopped reading) is left to the writer.
+ * The agent's Local API writes its frames by the same rule.
  */
 final class WebSocketWire {
 
@@ -54,10 +68,19 @@ final class WebSocketWire {
     private static final int MAX_HANDSHAKE_BYTES = 64 * 1024;
     /** A write buffer that grew this large for a burst is given back once it drains. */
     private static final int KEEP_BUFFER_BYTES = 1 << 20;
+    /** How long the socket must have had no write before a sender writes its own frame. */
+    static final long QUIET_NANOS = 200_000;
+    /** How long our close frame waits for the agent's answer before we hang up. */
+    private static final long CLOSE_ANSWER_NANOS = 1_000_000_000L;
 
-    private final Socket socket;
+    private final SocketChannel channel;
+    /** The channel's blocking streams, for the handshake only. */
     private final InputStream in;
     private final OutputStream out;
+    /** Created once the handshake is done and the channel non-blocking; each owned by one thread. */
+    private Selector readable;
+    private Selector writable;
+    private SelectionKey writeKey;
     private final int maxMessageBytes;
     private final String name;
     private final SplittableRandom masks;
@@ -68,16 +91,26 @@ final class WebSocketWire {
     private int pendingLength;
     private byte[] writing = new byte[16 * 1024];
     private boolean writerWaiting;
+    /** The writer thread holds bytes taken from {@code pending}: nobody else may write. */
+    private boolean writerBusy;
+    private long lastWriteNanos;
+    private long framesWrittenBySender;
     private boolean closeSent;
+    private String endReason;
+    /** The reader and writer run: from then on each closes its own selector when it stops. */
+    private boolean threadsStarted;
     private volatile boolean ended;
+    /** When the reader gives up waiting for the answer to our close frame; 0 until it is sent. */
+    private volatile long hangUpAtNanos;
     private Listener listener;
     /** Bytes read with the handshake's answer that already belong to the first frames. */
     private byte[] leftover = new byte[0];
 
-    private WebSocketWire(Socket socket, int maxMessageBytes, String name) throws IOException {
-        this.socket = socket;
-        this.in = socket.getInputStream();
-        this.out = socket.getOutputStream();
+    private WebSocketWire(SocketChannel channel, int maxMessageBytes, String name) throws IOException {
+        this.channel = channel;
+        this.in = channel.socket().getInputStream();
+        this.out = channel.socket().getOutputStream();
+        this.lastWriteNanos = System.nanoTime() - QUIET_NANOS;
         this.maxMessageBytes = maxMessageBytes;
         this.name = name;
         // Masking keys need not be secret from the peer, only unpredictable to scripts on
@@ -106,18 +139,41 @@ final class WebSocketWire {
         }
         int port = uri.getPort() > 0 ? uri.getPort() : 80;
         String host = uri.getHost();
-        Socket socket = new Socket();
+        SocketChannel channel = SocketChannel.open();
+        WebSocketWire wire = null;
         try {
+            // The handshake is done in blocking mode through the channel's socket adaptor,
+            // whose streams honour the timeout; frames afterwards are non-blocking.
+            Socket socket = channel.socket();
             socket.setTcpNoDelay(true);
             socket.connect(new InetSocketAddress(host, port), (int) timeout.toMillis());
             socket.setSoTimeout((int) timeout.toMillis());
-            WebSocketWire wire = new WebSocketWire(socket, maxMessageBytes, threadName);
+            wire = new WebSocketWire(channel, maxMessageBytes, threadName);
             wire.handshake(uri, host, port, headers);
             socket.setSoTimeout(0); // liveness is the pinger's job from here on
+            channel.configureBlocking(false);
+            wire.readable = Selector.open();
+            channel.register(wire.readable, SelectionKey.OP_READ);
+            wire.writable = Selector.open();
+            wire.writeKey = channel.register(wire.writable, 0);
             return wire;
         } catch (IOException | RuntimeException e) {
-            socket.close();
+            channel.close();
+            if (wire != null) {
+                closeQuietly(wire.readable);
+                closeQuietly(wire.writable);
+            }
             throw e;
+        }
+    }
+
+    private static void closeQuietly(Selector selector) {
+        if (selector != null) {
+            try {
+                selector.close();
+            } catch (IOException ignored) {
+                // nothing was waiting on it
+            }
         }
     }
 
@@ -221,7 +277,20 @@ final class WebSocketWire {
 
     /** Starts the reader and writer threads; the listener hears everything from now on. */
     void start(Listener l) {
-        this.listener = l;
+        String endedBefore;
+        writeLock.lock();
+        try {
+            this.listener = l;
+            endedBefore = ended ? endReason : null;
+            threadsStarted = endedBefore == null;
+        } finally {
+            writeLock.unlock();
+        }
+        if (endedBefore != null) {
+            // A frame sent before the start found the connection broken.
+            l.ended(endedBefore);
+            return;
+        }
         Thread reader = new Thread(this::readLoop, name + "-reader");
         Thread writer = new Thread(this::writeLoop, name + "-writer");
         reader.setDaemon(true);
@@ -252,6 +321,7 @@ final class WebSocketWire {
     }
 
     private boolean send(int opcode, byte[] payload, int offset, int length) {
+        IOException writeFailed = null;
         writeLock.lock();
         try {
             if (ended || closeSent) {
@@ -260,6 +330,7 @@ final class WebSocketWire {
             if (opcode == OP_CLOSE) {
                 closeSent = true;
             }
+            boolean writerIdle = !writerBusy && pendingLength == 0;
             int header = 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + 4;
             ensureCapacity(pendingLength + header + length);
             byte[] b = pending;
@@ -299,10 +370,54 @@ final class WebSocketWire {
                 b[p++] = (byte) (payload[offset + i] ^ (k == 0 ? m0 : k == 1 ? m1 : k == 2 ? m2 : m3));
             }
             pendingLength = p;
-            if (writerWaiting) {
+            if (writerIdle) {
+                long now = System.nanoTime();
+                if (now - lastWriteNanos > QUIET_NANOS) {
+                    lastWriteNanos = now;
+                    try {
+                        writeWhatTheKernelTakes();
+                        if (closeSent && pendingLength == 0) {
+                            hangUpAtNanos = now + CLOSE_ANSWER_NANOS;
+                            readable.wakeup();
+                        }
+                    } catch (IOException e) {
+                        writeFailed = e;
+                    }
+                }
+            }
+            if (pendingLength > 0 && writerWaiting) {
                 somethingToWrite.signal();
             }
-            return true;
+        } finally {
+            writeLock.unlock();
+        }
+        if (writeFailed != null) {
+            end("write failed: " + rootMessage(writeFailed));
+            return false;
+        }
+        return true;
+    }
+
+    /** The sender's own write (the lock held, the writer idle): whatever the socket does not take now stays queued. */
+    private void writeWhatTheKernelTakes() throws IOException {
+        ByteBuffer frame = ByteBuffer.wrap(pending, 0, pendingLength);
+        while (frame.hasRemaining() && channel.write(frame) > 0) {
+            // the kernel took some: offer it the rest
+        }
+        int left = frame.remaining();
+        if (left == 0) {
+            framesWrittenBySender++;
+        } else {
+            System.arraycopy(pending, frame.position(), pending, 0, left);
+        }
+        pendingLength = left;
+    }
+
+    /** How many frames went out on their sender's thread rather than the writer's (for tests). */
+    long framesWrittenBySender() {
+        writeLock.lock();
+        try {
+            return framesWrittenBySender;
         } finally {
             writeLock.unlock();
         }
@@ -321,6 +436,10 @@ final class WebSocketWire {
                 boolean lastFrame;
                 writeLock.lock();
                 try {
+                    if (writerBusy) {
+                        writerBusy = false;
+                        lastWriteNanos = System.nanoTime();
+                    }
                     while (pendingLength == 0 && !ended) {
                         writerWaiting = true;
                         somethingToWrite.awaitUninterruptibly();
@@ -335,19 +454,46 @@ final class WebSocketWire {
                     pending = writing.length > KEEP_BUFFER_BYTES ? new byte[16 * 1024] : writing;
                     pendingLength = 0;
                     writing = full;
+                    writerBusy = true;
                     lastFrame = closeSent;
                 } finally {
                     writeLock.unlock();
                 }
-                out.write(writing, 0, length);
+                if (!writeAll(writing, length)) {
+                    return; // ended meanwhile
+                }
                 if (lastFrame) {
                     // Our close frame is out: give the agent a moment to answer, then hang up.
-                    socket.setSoTimeout(1000);
+                    hangUpAtNanos = System.nanoTime() + CLOSE_ANSWER_NANOS;
+                    readable.wakeup();
                 }
             }
         } catch (IOException e) {
             end("write failed: " + rootMessage(e));
+        } finally {
+            closeQuietly(writable);
         }
+    }
+
+    /** Writes all of it, waiting for the socket to take more when it is full; false if the connection ended meanwhile. */
+    private boolean writeAll(byte[] bytes, int length) throws IOException {
+        ByteBuffer rest = ByteBuffer.wrap(bytes, 0, length);
+        while (rest.hasRemaining()) {
+            if (channel.write(rest) == 0) {
+                try {
+                    writeKey.interestOps(SelectionKey.OP_WRITE);
+                    writable.select();
+                    writable.selectedKeys().clear();
+                    if (ended) {
+                        return false;
+                    }
+                    writeKey.interestOps(0);
+                } catch (CancelledKeyException closedMeanwhile) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     // ---- receiving ----
@@ -468,7 +614,7 @@ final class WebSocketWire {
                 if (length == 0 && buf.length > KEEP_BUFFER_BYTES) {
                     buf = new byte[64 * 1024];
                 }
-                int n = in.read(buf, length, buf.length - length);
+                int n = readSome(buf, length, buf.length - length);
                 if (n < 0) {
                     end("the agent closed the connection");
                     return;
@@ -479,6 +625,33 @@ final class WebSocketWire {
             end(ended ? "closed" : rootMessage(e));
         } catch (RuntimeException e) {
             end("the listener failed: " + e);
+        } finally {
+            closeQuietly(readable);
+        }
+    }
+
+    /** Reads what the kernel has, waiting for something; -1 at the end of the stream. */
+    private int readSome(byte[] b, int offset, int length) throws IOException {
+        ByteBuffer target = ByteBuffer.wrap(b, offset, length);
+        while (true) {
+            int n = channel.read(target);
+            if (n != 0) {
+                return n;
+            }
+            long timeoutMillis = 0; // none
+            long hangUpAt = hangUpAtNanos;
+            if (hangUpAt != 0) {
+                long left = hangUpAt - System.nanoTime();
+                if (left <= 0) {
+                    throw new SocketTimeoutException("the agent did not answer our close");
+                }
+                timeoutMillis = Math.max(1, left / 1_000_000);
+            }
+            readable.select(timeoutMillis);
+            readable.selectedKeys().clear();
+            if (ended) {
+                throw new IOException("closed");
+            }
         }
     }
 
@@ -500,21 +673,33 @@ final class WebSocketWire {
 
     private void end(String reason) {
         Listener l;
+        boolean selectorsInUse;
         writeLock.lock();
         try {
             if (ended) {
                 return;
             }
             ended = true;
+            endReason = reason;
+            selectorsInUse = threadsStarted;
             l = listener;
             somethingToWrite.signalAll();
         } finally {
             writeLock.unlock();
         }
         try {
-            socket.close();
+            // The channel shuts its output now, so the agent hears the end at once; its
+            // descriptor is freed when the two threads, woken here, drop their selectors.
+            channel.close();
         } catch (IOException ignored) {
             // closing is all we wanted
+        }
+        if (selectorsInUse) {
+            readable.wakeup();
+            writable.wakeup();
+        } else {
+            closeQuietly(readable);
+            closeQuietly(writable);
         }
         if (l != null) {
             l.ended(reason);
