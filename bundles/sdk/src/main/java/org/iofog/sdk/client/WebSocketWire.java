@@ -97,11 +97,10 @@ final class WebSocketWire {
     private long framesWrittenBySender;
     private boolean closeSent;
     private String endReason;
-    /** The reader and writer run: from then on each closes its own selector when it stops. */
-    private boolean threadsStarted;
     private volatile boolean ended;
     /** When the reader gives up waiting for the answer to our close frame; 0 until it is sent. */
     private volatile long hangUpAtNanos;
+    /** Set by {@link #start} when the connection is still open: the reader and writer then run, each closing its own selector when it stops. */
     private Listener listener;
     /** Bytes read with the handshake's answer that already belong to the first frames. */
     private byte[] leftover = new byte[0];
@@ -280,9 +279,10 @@ final class WebSocketWire {
         String endedBefore;
         writeLock.lock();
         try {
-            this.listener = l;
             endedBefore = ended ? endReason : null;
-            threadsStarted = endedBefore == null;
+            if (endedBefore == null) {
+                this.listener = l;
+            }
         } finally {
             writeLock.unlock();
         }
@@ -377,8 +377,7 @@ final class WebSocketWire {
                     try {
                         writeWhatTheKernelTakes();
                         if (closeSent && pendingLength == 0) {
-                            hangUpAtNanos = now + CLOSE_ANSWER_NANOS;
-                            readable.wakeup();
+                            awaitCloseAnswer();
                         }
                     } catch (IOException e) {
                         writeFailed = e;
@@ -463,9 +462,7 @@ final class WebSocketWire {
                     return; // ended meanwhile
                 }
                 if (lastFrame) {
-                    // Our close frame is out: give the agent a moment to answer, then hang up.
-                    hangUpAtNanos = System.nanoTime() + CLOSE_ANSWER_NANOS;
-                    readable.wakeup();
+                    awaitCloseAnswer();
                 }
             }
         } catch (IOException e) {
@@ -473,6 +470,12 @@ final class WebSocketWire {
         } finally {
             closeQuietly(writable);
         }
+    }
+
+    /** Our close frame is out: the reader gives the agent a moment to answer, then hangs up. */
+    private void awaitCloseAnswer() {
+        hangUpAtNanos = System.nanoTime() + CLOSE_ANSWER_NANOS;
+        readable.wakeup();
     }
 
     /** Writes all of it, waiting for the socket to take more when it is full; false if the connection ended meanwhile. */
@@ -681,7 +684,7 @@ final class WebSocketWire {
             }
             ended = true;
             endReason = reason;
-            selectorsInUse = threadsStarted;
+            selectorsInUse = listener != null;
             l = listener;
             somethingToWrite.signalAll();
         } finally {
