@@ -43,7 +43,30 @@ final class DistributionProcess implements AutoCloseable {
         long readyBefore = readyLines();
         agent = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon").redirectErrorStream(true)
                 .redirectOutput(root.resolve("agent.out").toFile()).start();
-        await("the agent ready", 90, () -> readyLines() > readyBefore);
+        try {
+            await("the agent ready", 90, () -> readyLines() > readyBefore);
+        } catch (AssertionError notReady) {
+            throw new AssertionError(notReady.getMessage() + "; its threads then: " + dumpThreads(), notReady);
+        }
+    }
+
+    /**
+     * A start that does not finish is a hang somewhere in the agent, seen once in CI with
+     * nothing but a log that stops: keep each of its JVMs' threads for whoever reads it.
+     */
+    private String dumpThreads() {
+        try {
+            Path dump = Path.of("target", name + "-threads.txt").toAbsolutePath();
+            StringBuilder all = new StringBuilder();
+            String jstack = Path.of(System.getProperty("java.home"), "bin", "jstack").toString();
+            for (long pid : agentJvms()) {
+                all.append(ServiceInstallIT.run(root, 60, jstack, String.valueOf(pid)).out());
+            }
+            Files.writeString(dump, all);
+            return dump.toString();
+        } catch (Exception e) {
+            return "not taken (" + e + ")";
+        }
     }
 
     private long readyLines() {
@@ -56,12 +79,21 @@ final class DistributionProcess implements AutoCloseable {
      */
     Runnable prepareKill9() throws Exception {
         List<ProcessHandle> jvms = new java.util.ArrayList<>();
-        for (String pid : ServiceInstallIT.run(root, 30, "pgrep", "-f", "karaf.base=" + home + " ").out().trim().split("\\s+")) {
-            if (!pid.isEmpty()) {
-                ProcessHandle.of(Long.parseLong(pid)).ifPresent(jvms::add);
-            }
+        for (long pid : agentJvms()) {
+            ProcessHandle.of(pid).ifPresent(jvms::add);
         }
         return () -> jvms.forEach(ProcessHandle::destroyForcibly); // SIGKILL on Linux
+    }
+
+    /** The process ids of this distribution's JVMs now. */
+    private List<Long> agentJvms() throws Exception {
+        List<Long> pids = new java.util.ArrayList<>();
+        for (String pid : ServiceInstallIT.run(root, 30, "pgrep", "-f", "karaf.base=" + home + " ").out().trim().split("\\s+")) {
+            if (!pid.isEmpty()) {
+                pids.add(Long.parseLong(pid));
+            }
+        }
+        return pids;
     }
 
     /** kill -9 of the agent's JVM: no shutdown hook, no deactivation, nothing flushed. */
