@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.iofog.agent.api.config.ConfigurationFiles;
 import org.iofog.agent.api.host.AgentPaths;
 import org.iofog.agent.api.status.SubsystemStatus;
 import org.osgi.service.cm.Configuration;
@@ -419,7 +420,7 @@ public final class AgentCommandLine {
                 for (var property : change.getValue().entrySet()) {
                     props.put(property.getKey(), property.getValue());
                 }
-                configuration.update(props);
+                ConfigurationFiles.update(configuration, props);
             }
         } catch (IOException e) {
             return Result.failed("could not store the configuration: " + e.getMessage());
@@ -431,12 +432,11 @@ public final class AgentCommandLine {
      * Every setting a flag changes goes back to its shipped default (the property is removed;
      * the component's default applies).
      * <p>
-     * One update per configuration, never one per property: Felix FileInstall writes each
-     * update back to {@code etc/<pid>.cfg} from its event thread, and its directory scan can
-     * read that file between the write and the moment FileInstall records it as its own. A
-     * second update of the same configuration a few milliseconds later is then undone by the
-     * scan, which applies the first write's content (seen once in CI: {@code config defaults}
-     * left {@code statusFrequency} at its old value).
+     * One update per configuration, never one per property, through {@link ConfigurationFiles}
+     * (its file in {@code etc/} first, whole, then ConfigAdmin): Felix FileInstall's scan of
+     * {@code etc/} reads a file between two quick updates as a change and applies it, which
+     * could undo the second one until its next scan (seen once in CI, when FileInstall still
+     * wrote the files: {@code config defaults} left {@code statusFrequency} at its old value).
      */
     Result configDefaults() {
         Map<String, List<String>> removals = new LinkedHashMap<>();
@@ -459,7 +459,7 @@ public final class AgentCommandLine {
                     changed |= props.remove(property) != null;
                 }
                 if (changed) {
-                    configuration.update(props);
+                    ConfigurationFiles.update(configuration, props);
                 }
             }
         } catch (IOException e) {

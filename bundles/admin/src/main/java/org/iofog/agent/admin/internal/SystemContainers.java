@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.iofog.agent.api.config.ConfigurationFiles;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 
@@ -282,7 +283,7 @@ final class SystemContainers {
         relays.remove("");
         if (relays.add(uuid)) {
             props.put("relays", String.join(",", relays));
-            c.update(props);
+            ConfigurationFiles.update(c, props);
         }
     }
 

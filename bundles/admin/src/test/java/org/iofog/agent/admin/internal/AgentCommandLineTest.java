@@ -87,7 +87,7 @@ class AgentCommandLineTest {
     }
 
     /**
-     * FileInstall can undo the second of two quick updates of one configuration (see
+     * FileInstall's scan can undo the second of two quick updates of one configuration (see
      * {@link AgentCommandLine#configDefaults()}): a command changes each configuration once,
      * however many of its properties it touches.
      */
@@ -143,7 +143,7 @@ class AgentCommandLineTest {
                                 Hashtable<String, Object> stored = properties.get(pid);
                                 return stored == null ? null : new Hashtable<>(stored);
                             }
-                            case "update": {
+                            case "update", "updateIfDifferent": {
                                 @SuppressWarnings("unchecked")
                                 Dictionary<String, Object> next = (Dictionary<String, Object>) args[0];
                                 Hashtable<String, Object> copy = new Hashtable<>();
@@ -153,7 +153,7 @@ class AgentCommandLineTest {
                                 }
                                 properties.put(pid, copy);
                                 updates.merge(pid, 1, Integer::sum);
-                                return null;
+                                return method.getReturnType() == boolean.class ? Boolean.TRUE : null;
                             }
                             case "getPid":
                                 return pid;

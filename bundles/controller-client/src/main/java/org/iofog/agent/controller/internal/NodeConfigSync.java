@@ -97,11 +97,11 @@ final class NodeConfigSync {
      * link connects again even when host and port stayed the same (a router redeployed
      * behind the same address).
      * <p>
-     * Each configuration is updated once, with everything that changed in it: Felix
-     * FileInstall can undo the second of two quick updates of one configuration (its scan of
-     * {@code etc/} may apply the file it is writing for the first; see the CLI's
-     * {@code config defaults}), and a new router address with its change stamp is just such
-     * a pair.
+     * Each configuration is updated once, with everything that changed in it (its file in
+     * {@code etc/} first, then ConfigAdmin: {@code ConfigurationFiles}): Felix FileInstall's
+     * scan of {@code etc/} can take the file of the first of two quick updates for a change
+     * and apply it over the second until its next scan (see the CLI's {@code config
+     * defaults}), and a new router address with its change stamp is just such a pair.
      */
     synchronized List<String> apply(JsonNode config, String routerChangedStamp) throws IOException {
         Map<String, Map<String, Object>> byPid = new LinkedHashMap<>();

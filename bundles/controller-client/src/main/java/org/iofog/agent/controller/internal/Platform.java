@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.function.Consumer;
+import org.iofog.agent.api.config.ConfigurationFiles;
 import org.iofog.agent.api.desired.DesiredStateSource;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -67,8 +68,7 @@ interface Platform {
 
         @Override
         public void updateConfiguration(String pid, Dictionary<String, Object> properties) throws IOException {
-            Configuration c = configAdmin.getConfiguration(pid, "?");
-            c.updateIfDifferent(properties);
+            ConfigurationFiles.update(configAdmin.getConfiguration(pid, "?"), properties);
         }
 
         @Override

@@ -18,6 +18,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.iofog.agent.api.config.ConfigurationFiles;
 import org.iofog.agent.api.messaging.MessageRouter;
 import org.iofog.agent.api.resources.MicroserviceUsage;
 import org.iofog.agent.api.resources.ResourceUsage;
@@ -296,7 +297,7 @@ public final class ResourceEnforcer implements SubsystemHealth, ResourceUsage {
             }
         }
         if (changed) {
-            logging.update(props);
+            ConfigurationFiles.update(logging, props);
             LOG.info("Log rotation: karaf.log and iofog-agent.json, {} files each of {} MB at most (logLimit {} GB)",
                     files, perFileMegabytes, c.logLimit());
         }
