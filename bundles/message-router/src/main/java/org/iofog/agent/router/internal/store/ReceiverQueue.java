@@ -76,7 +76,7 @@ final class ReceiverQueue implements AutoCloseable {
         this.directory = Files.createDirectories(directory);
         this.fileBytes = fileBytes;
         this.entriesPerFile = fileBytes / 8;
-        Files.writeString(directory.resolve("receiver"), receiver);
+        nameDirectory(directory, receiver);
         try (DirectoryStream<Path> idx = Files.newDirectoryStream(directory, "*.idx")) {
             for (Path f : idx) {
                 files.put(Long.parseLong(f.getFileName().toString().replace(".idx", "")), f);
@@ -94,6 +94,23 @@ final class ReceiverQueue implements AutoCloseable {
         }
         written = end;
         sent = acked;
+    }
+
+    /**
+     * The file that names this directory's receiver when the store opens again: written once,
+     * beside it and renamed, never again in place. It used to be rewritten at every open; a
+     * kill in that write left it empty and the next open took the backlog for a receiver
+     * named "".
+     */
+    private static void nameDirectory(Path directory, String receiver) throws IOException {
+        Path name = directory.resolve("receiver");
+        if (Files.exists(name) && Files.readString(name).equals(receiver)) {
+            return;
+        }
+        Path aside = directory.resolve("receiver.writing");
+        Files.writeString(aside, receiver);
+        Files.move(aside, name, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private long recoverEnd() throws IOException {

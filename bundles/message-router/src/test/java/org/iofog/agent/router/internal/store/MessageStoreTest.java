@@ -3,6 +3,7 @@ package org.iofog.agent.router.internal.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -276,6 +277,28 @@ class MessageStoreTest {
         assertThat(rest.get(1999).chainPosition()).isEqualTo(3000);
         assertThat(store.publish("a", text("after restart")).chainPosition()).isEqualTo(3001);
         s.close();
+    }
+
+    /** A kill during a write of the file naming a queue's receiver must not be possible at every open. */
+    @Test
+    void aReopenedStoreDoesNotRewriteTheFilesNamingItsReceivers() throws Exception {
+        open().updateRouting(routes(Map.of("a", Set.of("b"))));
+        store.publish("a", text("queued"));
+        store.close();
+        Path name;
+        try (var files = Files.walk(dir)) {
+            name = files.filter(p -> p.getFileName().toString().equals("receiver")).findFirst().orElseThrow();
+        }
+        assertThat(Files.readString(name)).isEqualTo("b");
+        Files.setLastModifiedTime(name, java.nio.file.attribute.FileTime.fromMillis(1_000_000));
+
+        open().updateRouting(routes(Map.of("a", Set.of("b"))));
+
+        assertThat(Files.getLastModifiedTime(name).toMillis()).isEqualTo(1_000_000);
+        assertThat(store.next("b", 10).messages()).extracting(MessageStoreTest::content).containsExactly("queued");
+        try (var files = Files.list(name.getParent())) {
+            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("receiver.writing");
+        }
     }
 
     @Test
