@@ -59,9 +59,14 @@ public final class ConfigurationFiles {
      * Makes {@code properties} the whole of {@code configuration}: its file in {@code etc/}
      * (when it has one) and then ConfigAdmin. Properties not given are removed.
      *
+     * One update at a time in the agent (the controller's poll, the CLI and the resource
+     * enforcer may write at once; they share one staging file per configuration, and each
+     * reads what the other wrote). Updates are rare and quick: one lock for all.
+     *
      * @return whether anything changed (nothing is written when nothing would)
      */
-    public static boolean update(Configuration configuration, Dictionary<String, ?> properties) throws IOException {
+    public static synchronized boolean update(Configuration configuration, Dictionary<String, ?> properties)
+            throws IOException {
         Map<String, Object> wanted = settings(properties);
         Dictionary<String, Object> current = configuration.getProperties();
         if (current != null && same(wanted, settings(current))) {
