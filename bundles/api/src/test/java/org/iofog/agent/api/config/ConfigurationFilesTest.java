@@ -51,7 +51,11 @@ class ConfigurationFilesTest {
         stored.put(ConfigurationFiles.FILE_PROPERTY, file.toUri().toString());
         return (Configuration) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Configuration.class},
                 (proxy, method, args) -> switch (method.getName()) {
-                    case "getProperties" -> new Hashtable<>(stored);
+                    case "getProperties" -> {
+                        synchronized (stored) {
+                            yield new Hashtable<>(stored);
+                        }
+                    }
                     case "updateIfDifferent", "update" -> {
                         @SuppressWarnings("unchecked")
                         Dictionary<String, Object> next = (Dictionary<String, Object>) args[0];
@@ -60,8 +64,10 @@ class ConfigurationFilesTest {
                             copy.put(k, next.get(k));
                         }
                         copy.put("service.pid", "org.iofog.agent.controller");
-                        stored.clear();
-                        stored.putAll(copy);
+                        synchronized (stored) { // a reader on another thread sees the old or the new, whole
+                            stored.clear();
+                            stored.putAll(copy);
+                        }
                         updates.incrementAndGet();
                         yield true;
                     }
@@ -77,7 +83,10 @@ class ConfigurationFilesTest {
     }
 
     private Hashtable<String, Object> settingsWith(String key, Object value) {
-        Hashtable<String, Object> next = new Hashtable<>(stored);
+        Hashtable<String, Object> next;
+        synchronized (stored) {
+            next = new Hashtable<>(stored);
+        }
         next.put(key, value);
         return next;
     }
@@ -152,6 +161,37 @@ class ConfigurationFilesTest {
 
         assertThat(stored).containsEntry("changeFrequency", "3").doesNotContainKey(ConfigurationFiles.FILE_PROPERTY);
         assertThat(Files.readString(file)).isEqualTo(SHIPPED);
+    }
+
+    /** The controller's poll and the CLI may change one configuration at the same moment. */
+    @Test
+    void updatesFromSeveralThreadsAtOnceEachLandWholeAndTheFileEndsAsConfigAdmin() throws Exception {
+        Path file = shippedFile();
+        Configuration c = configuration(file);
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> writers = new ArrayList<>();
+        for (String key : List.of("changeFrequency", "statusFrequency", "controllerUrl")) {
+            writers.add(new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    try {
+                        ConfigurationFiles.update(c, settingsWith(key, key + i));
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }
+            }));
+        }
+        writers.forEach(Thread::start);
+        for (Thread t : writers) {
+            t.join();
+        }
+        assertThat(failures).isEmpty();
+        Properties onDisk = new Properties();
+        onDisk.load(new StringReader(Files.readString(file)));
+        assertThat(onDisk).hasSize(6);
+        for (String key : List.of("changeFrequency", "statusFrequency", "controllerUrl")) {
+            assertThat(onDisk.getProperty(key)).isEqualTo(stored.get(key));
+        }
     }
 
     /**
