@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -181,9 +180,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             receivers.stream().sorted().forEach(r -> text.append('\t').append(hex(r)));
             text.append('\n');
         });
-        Path tmp = directory.resolve("routes.new");
-        Files.writeString(tmp, text);
-        Files.move(tmp, routesFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        SmallFiles.replace(routesFile(), text.toString());
     }
 
     private Map<String, Set<String>> readRoutes() throws IOException {
@@ -833,9 +830,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         // because replay takes the maximum.
         sequencesThen.forEach((p, s) -> text.append(hex(p))
                 .append('\t').append(s).append('\n'));
-        Path tmp = directory.resolve("sequences.new");
-        Files.writeString(tmp, text);
-        Files.move(tmp, checkpointFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        SmallFiles.replace(checkpointFile(), text.toString());
     }
 
     private void writeCheckpointQuietly(long segment, Map<String, Long> sequencesThen) {

@@ -98,19 +98,15 @@ final class ReceiverQueue implements AutoCloseable {
 
     /**
      * The file that names this directory's receiver when the store opens again: written once,
-     * beside it and renamed, never again in place. It used to be rewritten at every open; a
-     * kill in that write left it empty and the next open took the backlog for a receiver
-     * named "".
+     * whole ({@link SmallFiles}). It used to be rewritten in place at every open; a kill in
+     * that write left it empty and the next open took the backlog for a receiver named "".
      */
     private static void nameDirectory(Path directory, String receiver) throws IOException {
         Path name = directory.resolve("receiver");
         if (Files.exists(name) && Files.readString(name).equals(receiver)) {
             return;
         }
-        Path aside = directory.resolve("receiver.writing");
-        Files.writeString(aside, receiver);
-        Files.move(aside, name, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        SmallFiles.replace(name, receiver);
     }
 
     private long recoverEnd() throws IOException {

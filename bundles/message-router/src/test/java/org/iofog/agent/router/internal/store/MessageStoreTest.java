@@ -297,7 +297,7 @@ class MessageStoreTest {
         assertThat(Files.getLastModifiedTime(name).toMillis()).isEqualTo(1_000_000);
         assertThat(store.next("b", 10).messages()).extracting(MessageStoreTest::content).containsExactly("queued");
         try (var files = Files.list(name.getParent())) {
-            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("receiver.writing");
+            assertThat(files.map(p -> p.getFileName().toString())).doesNotContain("receiver.new");
         }
     }
 
