@@ -292,7 +292,16 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
         String id = UUID.randomUUID().toString();
         Path aside = file.resolveSibling("agent-id.tmp");
         Files.writeString(aside, id + "\n", StandardCharsets.UTF_8);
+        // On disk before its name is: after a power cut in the first seconds of a first start
+        // an empty file would make a new id, and the containers started with the old one
+        // would be someone else's.
+        try (var channel = java.nio.channels.FileChannel.open(aside, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
         Files.move(aside, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        try (var directory = java.nio.channels.FileChannel.open(stateDirectory, java.nio.file.StandardOpenOption.READ)) {
+            directory.force(true);
+        }
         return id;
     }
 }

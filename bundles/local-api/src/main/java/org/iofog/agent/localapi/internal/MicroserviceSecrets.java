@@ -49,10 +49,18 @@ final class MicroserviceSecrets {
         Files.deleteIfExists(aside);
         Files.createFile(aside, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.write(aside, key);
+        // On disk before its name is (a power cut right after the first start must not leave
+        // an empty key: every microservice's token would change).
+        try (var channel = java.nio.channels.FileChannel.open(aside, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
         try {
             Files.move(aside, keyFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(aside, keyFile, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (var directory = java.nio.channels.FileChannel.open(keyFile.getParent(), java.nio.file.StandardOpenOption.READ)) {
+            directory.force(true);
         }
         return new MicroserviceSecrets(key);
     }
