@@ -46,16 +46,18 @@ public class SettingsFilesIT {
             List<String> partial = new CopyOnWriteArrayList<>();
             Thread reader = new Thread(() -> {
                 while (changing.get()) {
+                    String found;
                     try {
                         String text = Files.readString(controller);
                         reads.incrementAndGet();
-                        if (settings(text).size() != settings && partial.size() < 3) {
-                            partial.add("[" + text + "]");
-                        }
+                        found = settings(text).size() == settings ? null : "[" + text + "]";
                     } catch (NoSuchFileException e) {
-                        partial.add("no file");
+                        found = "no file";
                     } catch (Exception e) {
-                        partial.add(e.toString());
+                        found = e.toString();
+                    }
+                    if (found != null && partial.size() < 3) {
+                        partial.add(found);
                     }
                 }
             }, "etc-reader");
@@ -84,8 +86,8 @@ public class SettingsFilesIT {
             assertEquals(String.valueOf(100 + UPDATES), settings(Files.readString(controller)).getProperty("statusFrequency")
                     .replaceAll("^I\"|\"$", ""));
             assertTrue(agent.cli("info").out().matches("(?s).*statusFrequency\\s*= " + (100 + UPDATES) + "\\b.*"));
-            // The resource enforcer's rotation for the default logLimit is what ships: a
-            // first start leaves the log configuration as it is.
+            // The resource enforcer's rotation for the default logLimit (applied as it
+            // activates) is what ships: a first start leaves the log configuration as it is.
             assertEquals(shippedLogging, Files.readString(logging));
 
             agent.kill9();
