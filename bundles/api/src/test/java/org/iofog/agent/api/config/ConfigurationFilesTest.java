@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.service.cm.Configuration;
@@ -36,6 +38,17 @@ class ConfigurationFilesTest {
 
     @TempDir
     Path etc;
+
+    /** What {@code ${karaf.log}} in a file stands for, as Karaf sets it. */
+    @BeforeAll
+    static void karafLog() {
+        System.setProperty("karaf.log", "/var/log/iofog");
+    }
+
+    @AfterAll
+    static void noKarafLog() {
+        System.clearProperty("karaf.log");
+    }
 
     /** ConfigAdmin's view of one configuration, as FileInstall left it after reading the file. */
     private final Hashtable<String, Object> stored = new Hashtable<>();
@@ -93,7 +106,6 @@ class ConfigurationFilesTest {
 
     @Test
     void aChangeReachesTheFileWithItsCommentsAndUnchangedReferencesAndThenConfigAdmin() throws Exception {
-        System.setProperty("karaf.log", "/var/log/iofog");
         Path file = shippedFile();
         Configuration c = configuration(file);
         Hashtable<String, Object> next = settingsWith("changeFrequency", "1");
