@@ -1,18 +1,11 @@
 package org.iofog.agent.api.config;
 
 import java.io.IOException;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
+import java.io.StringWriter;
 import java.net.URI;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.UserPrincipal;
 import java.util.Collections;
 import java.util.Dictionary;
 import java.util.HashMap;
@@ -20,6 +13,7 @@ import java.util.Hashtable;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.felix.utils.properties.TypedProperties;
+import org.iofog.agent.api.host.AgentFiles;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
@@ -103,9 +97,8 @@ public final class ConfigurationFiles {
     }
 
     /**
-     * The file with {@code wanted} in it (what FileInstall's write-back did, and how), written
-     * to a hidden sibling that FileInstall's filter does not take, forced to disk, and
-     * renamed over the file: readers see the old file or the new one, never a part.
+     * The file with {@code wanted} in it (what FileInstall's write-back did, in the encoding
+     * it reads and wrote .cfg files in), replaced whole: {@link AgentFiles}.
      */
     private static void write(Path file, Map<String, Object> wanted) throws IOException {
         TypedProperties content = new TypedProperties(ConfigurationFiles::substitute);
@@ -119,40 +112,9 @@ public final class ConfigurationFiles {
         if (!Files.isWritable(file)) {
             throw new IOException(file + " is not writable");
         }
-        Path staging = file.resolveSibling("." + file.getFileName() + ".writing");
-        try {
-            try (FileChannel channel = FileChannel.open(staging, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
-                    Writer out = new OutputStreamWriter(Channels.newOutputStream(channel), StandardCharsets.ISO_8859_1)) {
-                // The encoding FileInstall reads and wrote .cfg files in (it is not told otherwise).
-                content.save(out);
-                out.flush();
-                channel.force(true);
-            }
-            keepAccess(file, staging);
-            Files.move(staging, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(staging);
-        }
-        // The rename itself survives a power cut once the directory is on disk too.
-        try (FileChannel directory = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-            directory.force(true);
-        }
-    }
-
-    /** The new file is readable by whom the old one was (a file with a secret may be 0600). */
-    private static void keepAccess(Path file, Path staging) throws IOException {
-        if (Files.getFileStore(file).supportsFileAttributeView(PosixFileAttributeView.class)) {
-            Files.setPosixFilePermissions(staging, Files.getPosixFilePermissions(file));
-            UserPrincipal owner = Files.getOwner(file);
-            if (!owner.equals(Files.getOwner(staging))) {
-                try {
-                    Files.setOwner(staging, owner);
-                } catch (IOException notPermitted) {
-                    // Not root: the file becomes the agent's, with the same permissions.
-                }
-            }
-        }
+        StringWriter text = new StringWriter();
+        content.save(text);
+        AgentFiles.replace(file, text.toString().getBytes(StandardCharsets.ISO_8859_1));
     }
 
     /**

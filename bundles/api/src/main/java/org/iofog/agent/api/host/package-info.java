@@ -1,8 +1,9 @@
 /**
  * Where the agent keeps its files on the host, as the distribution sets it
- * ({@code etc/system.properties}, {@code bin/setenv}): one answer for every bundle.
+ * ({@code etc/system.properties}, {@code bin/setenv}), and how it replaces a small one
+ * whole ({@link org.iofog.agent.api.host.AgentFiles}, 1.1): one answer for every bundle.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package org.iofog.agent.api.host;
 

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.UUID;
 import org.iofog.agent.api.desired.DesiredState;
 import org.iofog.agent.api.desired.DesiredStateSource;
+import org.iofog.agent.api.host.AgentFiles;
 import org.iofog.agent.api.runtime.MicroserviceRuntime;
 import org.iofog.agent.api.runtime.MicroserviceState;
 import org.iofog.agent.api.runtime.MicroserviceStatus;
@@ -290,18 +291,10 @@ public final class ContainerManager implements SubsystemHealth, MicroserviceRunt
         }
         Files.createDirectories(stateDirectory);
         String id = UUID.randomUUID().toString();
-        Path aside = file.resolveSibling("agent-id.tmp");
-        Files.writeString(aside, id + "\n", StandardCharsets.UTF_8);
-        // On disk before its name is: after a power cut in the first seconds of a first start
-        // an empty file would make a new id, and the containers started with the old one
-        // would be someone else's.
-        try (var channel = java.nio.channels.FileChannel.open(aside, java.nio.file.StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        Files.move(aside, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        try (var directory = java.nio.channels.FileChannel.open(stateDirectory, java.nio.file.StandardOpenOption.READ)) {
-            directory.force(true);
-        }
+        // Whole and on disk (AgentFiles): after a power cut in the first seconds of a first
+        // start an empty file would make a new id, and the containers started with the old
+        // one would be someone else's.
+        AgentFiles.replace(file, (id + "\n").getBytes(StandardCharsets.UTF_8));
         return id;
     }
 }

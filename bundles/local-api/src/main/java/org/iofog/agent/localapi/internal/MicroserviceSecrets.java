@@ -2,10 +2,8 @@ package org.iofog.agent.localapi.internal;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -13,6 +11,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.iofog.agent.api.host.AgentFiles;
 
 /**
  * The optional per-microservice secret of the Local API spec: an extra way for a client
@@ -45,23 +44,11 @@ final class MicroserviceSecrets {
         Files.createDirectories(keyFile.getParent());
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
-        Path aside = keyFile.resolveSibling(keyFile.getFileName() + ".tmp");
-        Files.deleteIfExists(aside);
-        Files.createFile(aside, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.write(aside, key);
-        // On disk before its name is (a power cut right after the first start must not leave
-        // an empty key: every microservice's token would change).
-        try (var channel = java.nio.channels.FileChannel.open(aside, java.nio.file.StandardOpenOption.WRITE)) {
-            channel.force(true);
-        }
-        try {
-            Files.move(aside, keyFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(aside, keyFile, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (var directory = java.nio.channels.FileChannel.open(keyFile.getParent(), java.nio.file.StandardOpenOption.READ)) {
-            directory.force(true);
-        }
+        // Whole and on disk (AgentFiles): a power cut right after the first start must not
+        // leave an empty key, or every microservice's token would change. A short file goes
+        // first, so the new key gets owner-only permissions whatever it had.
+        Files.deleteIfExists(keyFile);
+        AgentFiles.replace(keyFile, key, PosixFilePermissions.fromString("rw-------"));
         return new MicroserviceSecrets(key);
     }
 

@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.iofog.agent.api.host.AgentFiles;
 import org.iofog.agent.api.messaging.MessageRouter;
 import org.iofog.agent.api.messaging.MessageSink;
 import org.iofog.agent.api.messaging.RouterException;
@@ -180,7 +181,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             receivers.stream().sorted().forEach(r -> text.append('\t').append(hex(r)));
             text.append('\n');
         });
-        SmallFiles.replace(routesFile(), text.toString());
+        AgentFiles.replace(routesFile(), text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private Map<String, Set<String>> readRoutes() throws IOException {
@@ -830,7 +831,7 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
         // because replay takes the maximum.
         sequencesThen.forEach((p, s) -> text.append(hex(p))
                 .append('\t').append(s).append('\n'));
-        SmallFiles.replace(checkpointFile(), text.toString());
+        AgentFiles.replace(checkpointFile(), text.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private void writeCheckpointQuietly(long segment, Map<String, Long> sequencesThen) {

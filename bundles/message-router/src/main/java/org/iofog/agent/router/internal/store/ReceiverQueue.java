@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.iofog.agent.api.host.AgentFiles;
 
 /**
  * One receiver's queue: the log positions of the messages routed to it, in order
@@ -98,7 +99,7 @@ final class ReceiverQueue implements AutoCloseable {
 
     /**
      * The file that names this directory's receiver when the store opens again: written once,
-     * whole ({@link SmallFiles}). It used to be rewritten in place at every open; a kill in
+     * whole ({@link AgentFiles}). It used to be rewritten in place at every open; a kill in
      * that write left it empty and the next open took the backlog for a receiver named "".
      */
     private static void nameDirectory(Path directory, String receiver) throws IOException {
@@ -106,7 +107,7 @@ final class ReceiverQueue implements AutoCloseable {
         if (Files.exists(name) && Files.readString(name).equals(receiver)) {
             return;
         }
-        SmallFiles.replace(name, receiver);
+        AgentFiles.replace(name, receiver.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private long recoverEnd() throws IOException {
