@@ -108,6 +108,18 @@ public interface MessageRouter {
     /** Counters for status reports and metrics. */
     RouterStatistics statistics();
 
+    /**
+     * Whether {@link #publish} and the other publishing methods return only once the
+     * message is on disk (the router runs with fsync), so that a publish waits for a disk
+     * write. A caller on a thread that must not wait (one that serves many connections)
+     * publishes there only while this is false.
+     *
+     * @since 1.4
+     */
+    default boolean publishWaitsForDisk() {
+        return false;
+    }
+
     /** Messages returned by {@link #next}, and how to acknowledge them. */
     interface Pulled {
         List<IoMessage> messages();

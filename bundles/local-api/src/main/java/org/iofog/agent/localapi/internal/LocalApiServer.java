@@ -111,6 +111,12 @@ public final class LocalApiServer implements SubsystemHealth {
         }
     }
 
+    /** Whether a message socket's publish may run on the connector's selecting thread (SocketReadingConnector). */
+    private boolean publishDoesNotWait() {
+        MessageRouter r = router;
+        return r == null || !r.publishWaitsForDisk();
+    }
+
     void unbindRouter(MessageRouter r) {
         if (router == r) {
             router = null;
@@ -439,7 +445,7 @@ public final class LocalApiServer implements SubsystemHealth {
             if (connectors.containsKey(e.getKey())) {
                 continue;
             }
-            ServerConnector c = new ServerConnector(server, 1, 1);
+            ServerConnector c = new SocketReadingConnector(server, this::publishDoesNotWait);
             c.setHost(e.getKey());
             c.setPort(config.port());
             try {

@@ -3,6 +3,7 @@ package org.iofog.agent.localapi.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
+import static org.iofog.agent.localapi.internal.WireHarness.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -72,18 +73,9 @@ class LocalApiWireTest {
     }
 
     private LocalApiClient client(String id, List<IoMessage> inbox, List<String> configs) {
-        LocalApiClient c = LocalApiClient.builder().id(id).secret(h.secret(id)).host("127.0.0.1").port(h.port)
-                .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
-                .onMessage(inbox == null ? m -> { } : inbox::add)
-                .onConfig(configs == null ? x -> { } : configs::add)
-                .build();
+        LocalApiClient c = h.client(id, inbox == null ? m -> { } : inbox::add, configs == null ? x -> { } : configs::add);
         clients.add(c);
         return c;
-    }
-
-    private static IoMessage text(String publisher, String body) {
-        return IoMessage.builder().publisher(publisher).infoType("text").infoFormat("utf-8")
-                .contentData(body.getBytes(StandardCharsets.UTF_8)).build();
     }
 
     @Test

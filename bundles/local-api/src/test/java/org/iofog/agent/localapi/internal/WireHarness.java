@@ -20,6 +20,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
+import org.iofog.sdk.client.LocalApiClient;
+import org.iofog.sdk.message.IoMessage;
 import org.iofog.agent.api.desired.DesiredState;
 import org.iofog.agent.api.desired.DesiredStateSource;
 import org.iofog.agent.api.desired.Microservice;
@@ -127,6 +129,19 @@ final class WireHarness implements AutoCloseable {
         HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).GET();
         b.header(MicroserviceSecrets.ID_HEADER, as).header(MicroserviceSecrets.SECRET_HEADER, secret(as));
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The project's SDK client as microservice {@code id} (its secret), not started yet. */
+    LocalApiClient client(String id, Consumer<IoMessage> onMessage, Consumer<String> onConfig) {
+        return LocalApiClient.builder().id(id).secret(secret(id)).host("127.0.0.1").port(port)
+                .reconnectBackoff(java.time.Duration.ofMillis(50), java.time.Duration.ofMillis(500))
+                .onMessage(onMessage).onConfig(onConfig).build();
+    }
+
+    /** A text ioMessage from {@code publisher}. */
+    static IoMessage text(String publisher, String body) {
+        return IoMessage.builder().publisher(publisher).infoType("text").infoFormat("utf-8")
+                .contentData(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)).build();
     }
 
     /** A raw WebSocket client: binary frames and pongs as they arrive, whole. */

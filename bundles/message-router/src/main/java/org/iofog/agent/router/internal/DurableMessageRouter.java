@@ -260,6 +260,11 @@ public final class DurableMessageRouter implements MessageRouter, SubsystemHealt
     }
 
     @Override
+    public boolean publishWaitsForDisk() {
+        return config.fsync();
+    }
+
+    @Override
     public SubsystemStatus status() {
         RouterStatistics s = store.statistics();
         Map<String, Object> figures = new LinkedHashMap<>();
