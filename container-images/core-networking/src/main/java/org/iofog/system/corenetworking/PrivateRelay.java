@@ -68,8 +68,9 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
     /**
      * Whether the other side is known to be on the active socket: the ComSat pairs sockets
      * when both sides are there and drops what comes in before, so until a first ACK (or a
-     * message of the other side) arrives only one message is on the wire. Otherwise ACKs,
-     * which only count, would confirm messages the ComSat dropped.
+     * message of the other side while nothing of ours is on the wire) arrives only one
+     * message is on the wire. Otherwise ACKs, which only count, would confirm messages the
+     * ComSat dropped.
      */
     private boolean peerConfirmed;
     private long bufferedBytes;
@@ -279,8 +280,12 @@ final class PrivateRelay implements ComSatPool.Session, AutoCloseable {
                 socket.active();
                 received.incrementAndGet();
                 synchronized (lock) {
-                    if (socket == active && !peerConfirmed) {
-                        peerConfirmed = true; // the other side is there: open the window
+                    // The other side is there now, so what we send from here on gets through. A
+                    // message already on the wire may have gone before the ComSat paired us and been
+                    // dropped: the window stays at one until its ACK (or the ACK timeout) settles it,
+                    // or the next ACK, which only counts, would confirm the wrong message.
+                    if (socket == active && !peerConfirmed && inFlight.isEmpty()) {
+                        peerConfirmed = true;
                         lock.notifyAll();
                     }
                 }

@@ -155,6 +155,41 @@ class CoreNetworkingOverComSatTest {
     }
 
     @Test
+    void aMessageFromTheOtherSideDoesNotConfirmOneTheComSatDropped() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "a", 0, "b");
+        List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
+        List<IoMessage> atA = Collections.synchronizedList(new ArrayList<>());
+        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
+        PrivateRelay a = new PrivateRelay(ca, m -> { atA.add(m); return CompletableFuture.completedFuture(null); });
+        closing.add(a);
+        pool(ca, a);
+        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        a.send(message("first", 0)); // on the wire while nobody is paired with A: the ComSat drops it
+        await("the first message written", () -> a.sent.get() == 1);
+        // B arrives well within A's ACK timeout, and speaks first: its message shows A that
+        // B is there now, not that A's first message got through.
+        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
+        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
+        closing.add(b);
+        b.send(message("other-side", 0));
+        pool(cb, b);
+        await("B's message at A", () -> atA.size() == 1);
+        for (int i = 1; i < 100; i++) {
+            a.send(message("first", i));
+        }
+        // Once A holds nothing, it has counted an ACK for every message: all must be at B.
+        await("every message acknowledged to A", () -> a.buffered() == 0);
+        List<String> ids = new ArrayList<>();
+        atB.forEach(m -> ids.add(m.id()));
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            expected.add("id-first-" + i);
+        }
+        assertThat(ids).as("none lost, in order").isEqualTo(expected);
+    }
+
+    @Test
     void aFullSendBufferHoldsTheAgentBackAndDropsNothing() throws Exception {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "a", 0, "b");
@@ -267,12 +302,15 @@ class CoreNetworkingOverComSatTest {
                     int n = client.getInputStream().read(answer);
                     assertThat(new String(answer, 0, n, StandardCharsets.UTF_8)).as(java.util.Arrays.toString(java.util.Arrays.copyOf(answer, n))).isEqualTo("echo:hello " + round);
                 }
-                await("the pool refilled", () -> pool.size() == 3 && session.piping() == 0);
+                // Refilled as the ComSat sees it: three authorized sockets waiting for clients.
+                await("the pool refilled", () -> pool.size() == 3 && session.piping() == 0 && comsat.idle() == 3);
             }
             assertThat(session.pipes()).isEqualTo(5);
             // A restarted ComSat: the pool comes back by itself.
+            int authorizedBefore = comsat.authorized.get();
             comsat.restart(300);
-            await("the pool back after the ComSat restarted", () -> pool.size() == 3 && comsat.authorized.get() >= 3 + 5 + 3);
+            await("the pool back after the ComSat restarted",
+                    () -> pool.size() == 3 && comsat.idle() == 3 && comsat.authorized.get() >= authorizedBefore + 3);
         }
     }
 
@@ -296,9 +334,21 @@ class CoreNetworkingOverComSatTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
+                printThreads(); // what each thread was doing when it stalled: the failure report alone does not say
                 throw new AssertionError("timed out waiting for: " + what);
             }
             Thread.sleep(20);
         }
+    }
+
+    private static void printThreads() {
+        StringBuilder dump = new StringBuilder("threads at the timeout:\n");
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            dump.append('"').append(thread.getName()).append("\" ").append(thread.getState()).append('\n');
+            for (StackTraceElement frame : stack) {
+                dump.append("    at ").append(frame).append('\n');
+            }
+        });
+        System.out.println(dump);
     }
 }
