@@ -75,6 +75,35 @@ class CoreNetworkingOverComSatTest {
         return p;
     }
 
+    /** A private relay that publishes on a stand-in agent: {@code into} (null: nowhere), taken at once. */
+    private PrivateRelay relay(CoreNetworkingConfig c, List<IoMessage> into) {
+        PrivateRelay r = new PrivateRelay(c, m -> {
+            if (into != null) {
+                into.add(m);
+            }
+            return CompletableFuture.completedFuture(null);
+        });
+        closing.add(r);
+        return r;
+    }
+
+    private static List<String> ids(List<IoMessage> messages) {
+        List<String> ids = new ArrayList<>();
+        synchronized (messages) {
+            messages.forEach(m -> ids.add(m.id()));
+        }
+        return ids;
+    }
+
+    /** The ids {@link #message} gives {@code publisher}'s first {@code count} messages. */
+    private static List<String> ids(String publisher, int count) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ids.add("id-" + publisher + "-" + i);
+        }
+        return ids;
+    }
+
     private static IoMessage message(String publisher, int n) {
         return IoMessage.builder().id("id-" + publisher + "-" + n).publisher(publisher).infoType("text").infoFormat("utf-8")
                 .contentData(("#" + n + " " + "x".repeat(90)).getBytes(StandardCharsets.UTF_8)).build();
@@ -88,10 +117,8 @@ class CoreNetworkingOverComSatTest {
         List<IoMessage> atA = Collections.synchronizedList(new ArrayList<>());
         CoreNetworkingConfig ca = config("private", ports[0], "passcode-a", 1, certs.base64Der(), "");
         CoreNetworkingConfig cb = config("private", ports[1], "passcode-b", 1, certs.base64Der(), ",\"maxmessagebytes\":1000");
-        PrivateRelay a = new PrivateRelay(ca, m -> { atA.add(m); return CompletableFuture.completedFuture(null); });
-        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
-        closing.add(a);
-        closing.add(b);
+        PrivateRelay a = relay(ca, atA);
+        PrivateRelay b = relay(cb, atB);
         pool(ca, a);
         pool(cb, b);
         await("both sides paired", () -> comsat.privatePairs.get() == 1);
@@ -132,8 +159,7 @@ class CoreNetworkingOverComSatTest {
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
         CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
-        PrivateRelay a = new PrivateRelay(ca, m -> CompletableFuture.completedFuture(null));
-        closing.add(a);
+        PrivateRelay a = relay(ca, null);
         pool(ca, a);
         await("A authorized, alone", () -> comsat.authorized.get() == 1);
         for (int i = 0; i < 200; i++) {
@@ -141,17 +167,10 @@ class CoreNetworkingOverComSatTest {
         }
         Thread.sleep(1_500);
         CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
-        closing.add(b);
+        PrivateRelay b = relay(cb, atB);
         pool(cb, b);
         await("all 200 at B", () -> atB.size() >= 200);
-        List<String> ids = new ArrayList<>();
-        atB.forEach(m -> ids.add(m.id()));
-        List<String> expected = new ArrayList<>();
-        for (int i = 0; i < 200; i++) {
-            expected.add("id-early-" + i);
-        }
-        assertThat(ids).isEqualTo(expected);
+        assertThat(ids(atB)).isEqualTo(ids("early", 200));
     }
 
     @Test
@@ -161,8 +180,7 @@ class CoreNetworkingOverComSatTest {
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
         List<IoMessage> atA = Collections.synchronizedList(new ArrayList<>());
         CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
-        PrivateRelay a = new PrivateRelay(ca, m -> { atA.add(m); return CompletableFuture.completedFuture(null); });
-        closing.add(a);
+        PrivateRelay a = relay(ca, atA);
         pool(ca, a);
         await("A authorized, alone", () -> comsat.authorized.get() == 1);
         a.send(message("first", 0)); // on the wire while nobody is paired with A: the ComSat drops it
@@ -170,8 +188,7 @@ class CoreNetworkingOverComSatTest {
         // B arrives well within A's ACK timeout, and speaks first: its message shows A that
         // B is there now, not that A's first message got through.
         CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
-        closing.add(b);
+        PrivateRelay b = relay(cb, atB);
         b.send(message("other-side", 0));
         pool(cb, b);
         await("B's message at A", () -> atA.size() == 1);
@@ -180,13 +197,7 @@ class CoreNetworkingOverComSatTest {
         }
         // Once A holds nothing, it has counted an ACK for every message: all must be at B.
         await("every message acknowledged to A", () -> a.buffered() == 0);
-        List<String> ids = new ArrayList<>();
-        atB.forEach(m -> ids.add(m.id()));
-        List<String> expected = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-            expected.add("id-first-" + i);
-        }
-        assertThat(ids).as("none lost, in order").isEqualTo(expected);
+        assertThat(ids(atB)).as("none lost, in order").isEqualTo(ids("first", 100));
     }
 
     @Test
@@ -195,8 +206,7 @@ class CoreNetworkingOverComSatTest {
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
         CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), ",\"sendbuffercount\":100");
-        PrivateRelay a = new PrivateRelay(ca, m -> CompletableFuture.completedFuture(null));
-        closing.add(a);
+        PrivateRelay a = relay(ca, null);
         pool(ca, a);
         await("A authorized, alone", () -> comsat.authorized.get() == 1);
         // Three times what the buffer holds, while nobody is on the other side.
@@ -209,18 +219,11 @@ class CoreNetworkingOverComSatTest {
         assertThat(a.buffered()).isEqualTo(100);
 
         CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = new PrivateRelay(cb, m -> { atB.add(m); return CompletableFuture.completedFuture(null); });
-        closing.add(b);
+        PrivateRelay b = relay(cb, atB);
         pool(cb, b);
         await("all 300 at B", () -> atB.size() >= 300);
         CompletableFuture.allOf(admitted.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
-        List<String> ids = new ArrayList<>();
-        atB.forEach(m -> ids.add(m.id()));
-        List<String> expected = new ArrayList<>();
-        for (int i = 0; i < 300; i++) {
-            expected.add("id-burst-" + i);
-        }
-        assertThat(ids).as("none dropped, in order").isEqualTo(expected);
+        assertThat(ids(atB)).as("none dropped, in order").isEqualTo(ids("burst", 300));
         assertThat(a.heldBack.get()).isEqualTo(200);
     }
 
@@ -229,8 +232,7 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "p", 0, "q");
         CoreNetworkingConfig c = config("private", ports[0], "p", 2, otherCerts.base64Der(), "");
-        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
-        closing.add(relay);
+        PrivateRelay relay = relay(c, null);
         ComSatPool pool = pool(c, relay);
         await("a failed attempt", () -> pool.failures() >= 1);
         Thread.sleep(500);
@@ -251,8 +253,7 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "right", 0, "other");
         CoreNetworkingConfig c = config("private", ports[0], "wrong", 3, certs.base64Der(), "");
-        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
-        closing.add(relay);
+        PrivateRelay relay = relay(c, null);
         pool(c, relay);
         Thread.sleep(3_500);
         // 1 s, then 2 s between rounds: a handful of attempts, not thousands.
@@ -319,8 +320,7 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "p", 0, "q");
         CoreNetworkingConfig c = config("private", ports[0], "p", 1, certs.base64Der(), "");
-        PrivateRelay relay = new PrivateRelay(c, m -> CompletableFuture.completedFuture(null));
-        closing.add(relay);
+        PrivateRelay relay = relay(c, null);
         ComSatPool pool = pool(c, relay);
         await("authorized", () -> pool.size() == 1 && comsat.authorized.get() == 1);
         comsat.stall(true);
