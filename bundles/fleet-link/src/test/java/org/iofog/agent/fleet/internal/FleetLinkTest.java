@@ -398,6 +398,8 @@ class FleetLinkTest {
         assertThat(new ArrayList<>(firsts)).isSorted();
         assertThat((Long) node.figure("connects")).isGreaterThanOrEqualTo(2);
         await().atMost(Duration.ofSeconds(10)).until(() -> node.figure("backlogToRouter").equals(0L));
+        // Settlements are acknowledged to the store a read at a time: never more than were in flight.
+        assertThat(node.router.statistics().dropped()).doesNotContainKey("spuriousAck");
     }
 
     @Test
