@@ -33,14 +33,16 @@ public final class ControllerBenchmark {
         int idleSeconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         String run = Long.toHexString(System.nanoTime());
         Path scratch = Files.createTempDirectory("iofog-controller-bench");
-        Process agent = null;
-        try (TestController controller = new TestController()) {
+        List<Process> started = new ArrayList<>(); // the agent, once it is
+        try (CleanUpOnExit cleanUp = new CleanUpOnExit(() -> stopAll(started, run, scratch));
+             TestController controller = new TestController()) {
             LocalApiBenchmark.busyboxImage();
             Path home = LocalApiBenchmark.unpack(scratch);
             LocalApiBenchmark.setting(home.resolve("etc/org.iofog.agent.controller.cfg"), "controllerUrl", controller.url());
             LocalApiBenchmark.setting(home.resolve("etc/org.iofog.agent.controller.cfg"), "changeFrequency", "1");
             Files.writeString(home.resolve("etc/deployment.json"), "{\"microservices\":[]}");
-            agent = LocalApiBenchmark.startKaraf(home, scratch);
+            Process agent = LocalApiBenchmark.startKaraf(home, scratch);
+            started.add(agent);
             // The controller's node config is what the node polls at once provisioned.
             controller.patchNode(Map.of("changeFrequency", 1, "statusFrequency", 10));
             String key = controller.provisioningKey();
@@ -75,14 +77,17 @@ public final class ControllerBenchmark {
             System.out.printf("idle, provisioned (status every 10 s, changes every 20 s), %d microservices: %.2f %% of one core"
                     + " over %d s (%d status reports meanwhile)%n", samples, (after - before) * 100.0 / (idleSeconds * 100.0),
                     idleSeconds, controller.reports().size() - reportsBefore);
-        } finally {
-            if (agent != null) {
-                agent.destroy();
-                agent.waitFor(60, TimeUnit.SECONDS);
-            }
-            LocalApiBenchmark.sh("ids=$(docker ps -aq --filter name=" + run + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
-            LocalApiBenchmark.sh("rm -rf " + scratch);
         }
+    }
+
+    /** The agent, this run's containers (ours and the plain ones), the scratch directory. */
+    private static void stopAll(List<Process> agents, String run, Path scratch) throws Exception {
+        for (Process agent : agents) {
+            agent.destroy();
+            agent.waitFor(60, TimeUnit.SECONDS);
+        }
+        LocalApiBenchmark.sh("ids=$(docker ps -aq --filter name=" + run + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
+        LocalApiBenchmark.sh("rm -rf " + scratch);
     }
 
     private static void awaitRunning(String name, int seconds) throws Exception {

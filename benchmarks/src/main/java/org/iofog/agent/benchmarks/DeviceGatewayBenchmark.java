@@ -75,21 +75,25 @@ public final class DeviceGatewayBenchmark {
         Process agent = LocalApiBenchmark.startKaraf(home, scratch);
         List<Mqtt3AsyncClient> clients = new ArrayList<>();
         ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
-        try {
+        try (CleanUpOnExit cleanUp = new CleanUpOnExit(() -> stopAll(clients, timers, agent, home, scratch))) {
             new DeviceGatewayBenchmark(port, devices, rate, seconds, clients, timers, "http://127.0.0.1:" + adminPort + "/metrics").run();
-        } finally {
-            for (Mqtt3AsyncClient c : clients) {
-                c.disconnect();
-            }
-            timers.shutdownNow();
-            String agentId = Files.exists(home.resolve("iofog-data/containers/agent-id"))
-                    ? Files.readString(home.resolve("iofog-data/containers/agent-id")).strip() : "";
-            LocalApiBenchmark.stopKaraf(agent, scratch);
-            if (!agentId.isEmpty()) {
-                LocalApiBenchmark.sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + agentId + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
-            }
-            LocalApiBenchmark.sh("rm -rf " + scratch);
         }
+    }
+
+    /** The device clients, the agent and its containers, the scratch directory. */
+    private static void stopAll(List<Mqtt3AsyncClient> clients, ScheduledExecutorService timers, Process agent, Path home,
+            Path scratch) throws Exception {
+        for (Mqtt3AsyncClient c : clients) {
+            c.disconnect();
+        }
+        timers.shutdownNow();
+        String agentId = Files.exists(home.resolve("iofog-data/containers/agent-id"))
+                ? Files.readString(home.resolve("iofog-data/containers/agent-id")).strip() : "";
+        LocalApiBenchmark.stopKaraf(agent, scratch);
+        if (!agentId.isEmpty()) {
+            LocalApiBenchmark.sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + agentId + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
+        }
+        LocalApiBenchmark.sh("rm -rf " + scratch);
     }
 
     private final int port;

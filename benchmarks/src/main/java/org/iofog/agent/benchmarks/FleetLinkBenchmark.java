@@ -168,7 +168,7 @@ public final class FleetLinkBenchmark {
 
     private void run(int reps, int messages, int rate, int seconds, int warmup) throws Exception {
         scratch = Files.createTempDirectory("iofog-fleet-bench");
-        try {
+        try (CleanUpOnExit cleanUp = new CleanUpOnExit(this::stopAll)) {
             int[] ports = freePorts(3);
             int brokerPort = ports[0];
             startBroker(brokerPort);
@@ -236,23 +236,26 @@ public final class FleetLinkBenchmark {
             if (Boolean.getBoolean("bench.halves")) {
                 halves(reps, messages, rate, seconds, warmup, brokerPort, portA, portB, pubSecret, subSecret);
             }
-        } finally {
-            relays.values().forEach(Relays::close);
-            for (Process agent : agents) {
-                LocalApiBenchmark.stopKaraf(agent, scratch);
-            }
-            for (Path home : homes) {
-                Path id = home.resolve("iofog-data/containers/agent-id");
-                if (Files.exists(id)) {
-                    LocalApiBenchmark.sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + Files.readString(id).strip()
-                            + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
-                }
-            }
-            if (broker != null) {
-                broker.stop();
-            }
-            LocalApiBenchmark.sh("rm -rf " + scratch);
         }
+    }
+
+    /** The relays, both agents and their containers, the broker, the scratch directory. */
+    private void stopAll() throws Exception {
+        relays.values().forEach(Relays::close);
+        for (Process agent : agents) {
+            LocalApiBenchmark.stopKaraf(agent, scratch);
+        }
+        for (Path home : homes) {
+            Path id = home.resolve("iofog-data/containers/agent-id");
+            if (Files.exists(id)) {
+                LocalApiBenchmark.sh("ids=$(docker ps -aq --filter label=org.iofog.agent.id=" + Files.readString(id).strip()
+                        + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null");
+            }
+        }
+        if (broker != null) {
+            broker.stop();
+        }
+        LocalApiBenchmark.sh("rm -rf " + scratch);
     }
 
     /**

@@ -92,7 +92,7 @@ public final class LocalApiBenchmark {
 
     private void orchestrate(int reps, int messages, int rate, int seconds, int warmup) throws Exception {
         scratch = Files.createTempDirectory("iofog-localapi-bench");
-        try {
+        try (CleanUpOnExit cleanUp = new CleanUpOnExit(this::stopAll)) {
             // -Dbench.systems=iofog,mqtt0,mqtt1 runs a subset (for profiling one side); no agent without iofog.
             List<String> only = List.of(System.getProperty("bench.systems", "iofog,mqtt0,mqtt1").split(","));
             String pubSecret = "";
@@ -141,8 +141,6 @@ public final class LocalApiBenchmark {
                         ours / median(results.get("Mosquitto QoS 0"), Result::throughput),
                         ours / median(results.get("Mosquitto QoS 1"), Result::throughput));
             }
-        } finally {
-            stopAll();
         }
     }
 
