@@ -46,6 +46,10 @@ public final class TestComSat implements AutoCloseable {
     public final AtomicInteger pairs = new AtomicInteger();
     public final AtomicInteger privatePairs = new AtomicInteger();
     public final AtomicLong piped = new AtomicLong();
+    /** Bytes that came in on agent sockets not paired yet, dropped (BEATs included). */
+    public final AtomicLong droppedUnpaired = new AtomicLong();
+    /** See {@link #pairMidStream()}. */
+    private volatile boolean holdAfterDrop;
 
     /** {@code tls} null: plain TCP (Core Networking's devmode). */
     public TestComSat(InetAddress bind, SSLContext tls) {
@@ -214,6 +218,12 @@ public final class TestComSat implements AutoCloseable {
                 piped.addAndGet(n);
                 continue;
             }
+            droppedUnpaired.addAndGet(n);
+            if (holdAfterDrop && n >= 1024) {
+                holdAfterDrop = false;
+                awaitPeer(side);
+                continue; // the rest of this stream goes to the peer: it begins mid-stream
+            }
             int beats = 0;
             for (int i = 0; i < n; i++) {
                 beatMatched = buffer[i] == BEAT[beatMatched] ? beatMatched + 1 : (buffer[i] == BEAT[0] ? 1 : 0);
@@ -315,6 +325,34 @@ public final class TestComSat implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /**
+     * Private mode: the next read of 1 KB or more (a frame's head, not a BEAT) from an
+     * unpaired agent socket is dropped, and that socket is read on only once it is paired,
+     * so its peer gets the frame's tail: a pairing in the middle of a frame, which a real
+     * ComSat's timing makes possible and this makes certain.
+     */
+    public void pairMidStream() {
+        holdAfterDrop = true;
+    }
+
+    private static void awaitPeer(AgentSide side) throws IOException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            synchronized (side) {
+                if (side.peer != null) {
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+        throw new IOException("no peer within 10 s");
     }
 
     /** Closes every connection (listeners stay). */

@@ -201,6 +201,38 @@ class CoreNetworkingOverComSatTest {
     }
 
     @Test
+    void aFrameWhoseHeadTheComSatDroppedIsSentAgainWhole() throws Exception {
+        TestComSat comsat = comsat();
+        int[] ports = comsat.privateMode(0, "a", 0, "b");
+        List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
+        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
+        PrivateRelay a = relay(ca, null);
+        pool(ca, a);
+        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        // Over several TLS records (16 KB each): the ComSat drops the first read of it (A is
+        // alone), then B pairs and gets the rest, a frame without its head.
+        byte[] content = new byte[100_000];
+        new java.util.Random(7).nextBytes(content);
+        comsat.pairMidStream();
+        a.send(IoMessage.builder().id("big").publisher("sensor").contentData(content).build());
+        await("the frame's head dropped", () -> comsat.droppedUnpaired.get() > 0);
+        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
+        PrivateRelay b = relay(cb, atB);
+        pool(cb, b);
+        for (int i = 0; i < 20; i++) {
+            a.send(message("after", i));
+        }
+        await("every message acknowledged to A", () -> a.buffered() == 0);
+        List<String> expected = new ArrayList<>(List.of("big"));
+        expected.addAll(ids("after", 20));
+        assertThat(ids(atB)).as("the cut one again, whole, then the rest, in order").isEqualTo(expected);
+        assertThat(atB.get(0).contentData()).isEqualTo(content);
+        assertThat(a.resent.get()).as("sent again on a new socket").isPositive();
+        assertThat(comsat.piped.get()).as("B got the tail (over 80 KB), then the whole frame")
+                .isGreaterThan(content.length + content.length / 2);
+    }
+
+    @Test
     void aFullSendBufferHoldsTheAgentBackAndDropsNothing() throws Exception {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "a", 0, "b");
