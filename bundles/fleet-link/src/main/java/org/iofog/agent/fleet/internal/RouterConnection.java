@@ -323,10 +323,10 @@ final class RouterConnection implements AutoCloseable {
     /**
      * Sends {@code text} to {@code address} (a queue: one consumer gets it) as a durable
      * text message, without waiting: {@code settlements} hears of {@code sequence}, on the
-     * I/O thread, once the router accepted it. Durable, so that a broker standing in for the router keeps it
-     * across its own restart; a router ignores it. After a failure this does nothing: the
-     * message stays unacknowledged in the agent's store and is sent again on the next
-     * connection. Never blocks on the network.
+     * I/O thread, once the router accepted it. Durable, so that a broker standing in for
+     * the router keeps it across its own restart; a router ignores it. After a failure this
+     * does nothing: the message stays unacknowledged in the agent's store and is sent again
+     * on the next connection. Never blocks on the network.
      */
     void send(String address, String text, Settlements settlements, long sequence) {
         engineLock.lock();
