@@ -341,15 +341,12 @@ public final class FleetLink implements SubsystemHealth {
      * Outbound: the router's queue for one remote receiver, sent to its address on the
      * connection it was made for (a new connection makes new forwarders).
      */
-    private final class Forwarder implements MessageSink, RouterConnection.Settlements {
+    private final class Forwarder implements MessageSink {
         final String receiver;
         final RouterConnection connection;
         /** Guarded by this; null until subscribe() returned. */
         private Subscription subscription;
-        /**
-         * Guarded by this: settled in order, not yet acknowledged to the store (until the
-         * end of the read that brought them, or until the subscription is known).
-         */
+        /** Guarded by this: settled in order before the subscription was known. */
         private int acknowledgementsOwed;
         /** Messages handed to the connection; the store calls deliver() one at a time, in order. */
         long sentCount;
@@ -374,7 +371,7 @@ public final class FleetLink implements SubsystemHealth {
                 return; // its subscription ended: the router delivers the message again to the next one
             }
             long sequence = sentCount++;
-            connection.send(receiver, V3WireFormat.text(message), this, sequence);
+            connection.send(receiver, V3WireFormat.text(message), () -> settled(sequence));
         }
 
         @Override
@@ -389,9 +386,8 @@ public final class FleetLink implements SubsystemHealth {
             });
         }
 
-        /** The router settled message {@code sequence}: count what is now settled in order. */
-        @Override
-        public synchronized void settled(long sequence) {
+        /** The router settled message {@code sequence}: acknowledge what is now settled in order. */
+        synchronized void settled(long sequence) {
             if (closed) {
                 return;
             }
@@ -409,21 +405,10 @@ public final class FleetLink implements SubsystemHealth {
         private void acknowledge() {
             acknowledged++;
             sent.increment();
-            acknowledgementsOwed++;
-        }
-
-        /**
-         * Acknowledges the read's settlements to the store in one step: while a backlog
-         * drains, one per message would take the receiver's queue turn by turn, and a
-         * publisher to it (the Local API's thread, with every socket it serves) would wait
-         * through them (docs/fleet-routes.md).
-         */
-        @Override
-        public synchronized void endOfRead() {
-            if (subscription != null && !closed && acknowledgementsOwed > 0) {
-                int owed = acknowledgementsOwed;
-                acknowledgementsOwed = 0;
-                subscription.ack(owed);
+            if (subscription == null) {
+                acknowledgementsOwed++;
+            } else {
+                subscription.ack();
             }
         }
 
@@ -433,10 +418,8 @@ public final class FleetLink implements SubsystemHealth {
                 s.close();
                 return;
             }
-            if (acknowledgementsOwed > 0) {
-                int owed = acknowledgementsOwed;
-                acknowledgementsOwed = 0;
-                s.ack(owed);
+            for (; acknowledgementsOwed > 0; acknowledgementsOwed--) {
+                s.ack();
             }
         }
 

@@ -305,30 +305,14 @@ final class RouterConnection implements AutoCloseable {
     }
 
     /**
-     * Told, on the I/O thread, what the router accepted of the messages sent with it:
-     * each message, then, once the settlements of one read have all been told,
-     * {@link #endOfRead()}, where the owner acts on them at once.
-     */
-    interface Settlements {
-        /** The router accepted the message sent with this {@code sequence}. */
-        void settled(long sequence);
-
-        /** The settlements that came in one read have all been told. */
-        void endOfRead();
-    }
-
-    private record Sent(Settlements to, long sequence) {
-    }
-
-    /**
      * Sends {@code text} to {@code address} (a queue: one consumer gets it) as a durable
-     * text message, without waiting: {@code settlements} hears of {@code sequence}, on the
-     * I/O thread, once the router accepted it. Durable, so that a broker standing in for
-     * the router keeps it across its own restart; a router ignores it. After a failure this
-     * does nothing: the message stays unacknowledged in the agent's store and is sent again
-     * on the next connection. Never blocks on the network.
+     * text message, without waiting: {@code onSettled} runs, on the I/O thread, once the
+     * router accepted it. Durable, so that a broker standing in for the router keeps it
+     * across its own restart; a router ignores it. After a failure this does nothing: the
+     * message stays unacknowledged in the agent's store and is sent again on the next
+     * connection. Never blocks on the network.
      */
-    void send(String address, String text, Settlements settlements, long sequence) {
+    void send(String address, String text, Runnable onSettled) {
         engineLock.lock();
         try {
             if (closed || failure != null) {
@@ -341,7 +325,7 @@ final class RouterConnection implements AutoCloseable {
             }
             int length = encode(address, text);
             Delivery delivery = sender.delivery(tag(nextTag++));
-            delivery.setContext(new Sent(settlements, sequence));
+            delivery.setContext(onSettled);
             sender.send(encodeBuffer.array(), 0, length);
             sender.advance();
             flush();
@@ -545,7 +529,7 @@ final class RouterConnection implements AutoCloseable {
     }
 
     /** Handles the engine's events: settlements go to {@code settled}, messages to {@code arrivals}. */
-    private void handleEvents(List<Sent> settled, List<Arrival> arrivals) {
+    private void handleEvents(List<Runnable> settled, List<Arrival> arrivals) {
         Event event;
         while ((event = collector.peek()) != null) {
             switch (event.getType()) {
@@ -578,12 +562,12 @@ final class RouterConnection implements AutoCloseable {
         }
     }
 
-    private void settlement(Delivery delivery, List<Sent> settled) {
+    private void settlement(Delivery delivery, List<Runnable> settled) {
         DeliveryState state = delivery.getRemoteState();
         if (state instanceof Accepted || (state == null && delivery.remotelySettled())) {
             delivery.settle();
-            if (delivery.getContext() instanceof Sent sent) {
-                settled.add(sent);
+            if (delivery.getContext() instanceof Runnable onSettled) {
+                settled.add(onSettled);
             }
         } else if (state != null && delivery.remotelySettled()) {
             // Rejected, released or modified: sent again, in order, on the next connection.
@@ -673,8 +657,7 @@ final class RouterConnection implements AutoCloseable {
     }
 
     private void turn() {
-        List<Sent> settled = new ArrayList<>();
-        List<Settlements> told = new ArrayList<>();
+        List<Runnable> settled = new ArrayList<>();
         List<Arrival> arrivals = new ArrayList<>();
         while (true) {
             long timeoutMillis;
@@ -712,7 +695,14 @@ final class RouterConnection implements AutoCloseable {
                 unlockAndReport();
             }
             // Outside the lock: these call into the agent (the store's acknowledgements, the router).
-            tell(settled, told);
+            for (Runnable r : settled) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    failUnlocked(e); // the store refused an acknowledgement: start again from what it holds
+                }
+            }
+            settled.clear();
             if (working && !arrivals.isEmpty()) {
                 deliver(arrivals);
             }
@@ -720,39 +710,6 @@ final class RouterConnection implements AutoCloseable {
             // again on the next one, so taking them now would only deliver them twice.
             arrivals.clear();
         }
-    }
-
-    /**
-     * Tells each sender's owner what the router settled in one read, then that the read is
-     * over: each acknowledges its share to the store in one step.
-     */
-    private void tell(List<Sent> settled, List<Settlements> told) {
-        try {
-            for (Sent sent : settled) {
-                sent.to().settled(sent.sequence());
-                if (!containsSame(told, sent.to())) {
-                    told.add(sent.to());
-                }
-            }
-            for (Settlements s : told) {
-                s.endOfRead();
-            }
-        } catch (RuntimeException e) {
-            failUnlocked(e); // the store refused an acknowledgement: start again from what it holds
-        } finally {
-            settled.clear();
-            told.clear();
-        }
-    }
-
-    /** By identity: a handful of remote receivers at most, so a list beats a set here. */
-    private static boolean containsSame(List<Settlements> list, Settlements s) {
-        for (Settlements t : list) {
-            if (t == s) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Hands each arrival to its handler, in order; then acknowledges those it took. */

@@ -147,9 +147,14 @@ class FleetLinkTest {
         FleetLink link;
 
         Node(String name, Broker broker, Microservice... microservices) throws Exception {
+            this(name, broker, Map.of(), microservices);
+        }
+
+        Node(String name, Broker broker, Map<String, Object> routerSettings, Microservice... microservices) throws Exception {
             desired.state = new DesiredState(List.of(microservices), List.of(), "test", 1, Instant.now());
-            router = new DurableMessageRouter(config(MessageRouterConfig.class,
-                    Map.of("storeDirectory", dir.resolve(name).toString())));
+            Map<String, Object> settings = new HashMap<>(routerSettings);
+            settings.put("storeDirectory", dir.resolve(name).toString());
+            router = new DurableMessageRouter(config(MessageRouterConfig.class, settings));
             Method bind = DurableMessageRouter.class.getDeclaredMethod("bindDesiredStateSource", DesiredStateSource.class);
             bind.setAccessible(true);
             bind.invoke(router, desired);
@@ -341,6 +346,29 @@ class FleetLinkTest {
     }
 
     @Test
+    void aMessageTheStoreCannotTakeHoldsItsAddressAndThoseBeforeItArrive() throws Exception {
+        Broker broker = new Broker();
+        Node node = new Node("t", broker, Map.of("segmentMegabytes", 1), microservice("display", true));
+        node.awaitConnected();
+        List<String> got = new CopyOnWriteArrayList<>();
+        node.router.subscribe("display", 16, m -> got.add(new String(m.contentData(), StandardCharsets.UTF_8)));
+
+        // The fourth must not overtake the third, which the store refuses.
+        Session peer = peer(broker);
+        MessageProducer toDisplay = peer.createProducer(peer.createQueue("display"));
+        for (String content : List.of("m0", "m1", "x".repeat(2 << 20), "m3")) { // the third: larger than a 1 MB log segment
+            toDisplay.send(peer.createTextMessage(V3WireFormat.text(reading(content).toBuilder().publisher("far").build())));
+        }
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> got.size() >= 2);
+        await().atMost(Duration.ofSeconds(10)).until(() -> node.link.status().detail().contains("larger than a log segment"));
+        Thread.sleep(1500); // a connection again (1 s), and the same refusal
+        assertThat(got).as("those before it, once each; nothing after it overtakes it").containsExactly("m0", "m1");
+        assertThat(broker.queued("display")).as("it and the one after it stay the ioFog Router's").isEqualTo(2);
+        assertThat(node.figure("messagesIn")).isEqualTo(2L);
+    }
+
+    @Test
     void inboundIsAcknowledgedToTheRouterOnlyOnceItIsDurableHere() throws Exception {
         Broker broker = new Broker();
         Node node = new Node("c", broker, microservice("display", true));
@@ -398,7 +426,7 @@ class FleetLinkTest {
         assertThat(new ArrayList<>(firsts)).isSorted();
         assertThat((Long) node.figure("connects")).isGreaterThanOrEqualTo(2);
         await().atMost(Duration.ofSeconds(10)).until(() -> node.figure("backlogToRouter").equals(0L));
-        // Settlements are acknowledged to the store a read at a time: never more than were in flight.
+        // Acknowledged to the store as the router settled them: never more than were in flight.
         assertThat(node.router.statistics().dropped()).doesNotContainKey("spuriousAck");
     }
 

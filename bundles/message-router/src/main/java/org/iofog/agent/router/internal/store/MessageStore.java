@@ -533,22 +533,19 @@ public final class MessageStore implements MessageRouter, AutoCloseable {
             pump(q);
         }
         return new Subscription() {
-            /** All {@code count} in one turn of the queue's monitor, then one pump for the room they made. */
             @Override
-            public void ack(int count) {
+            public void ack() {
                 synchronized (q) {
                     if (q.closed || q.subscriptionId != id) {
                         return; // a late ACK: from an old subscription, or after the store closed
                     }
+                    Long index = q.inFlight.pollFirst();
+                    if (index == null) {
+                        count(dropped, "spuriousAck");
+                        return;
+                    }
                     try {
-                        for (int i = 0; i < count; i++) {
-                            Long index = q.inFlight.pollFirst();
-                            if (index == null) {
-                                count(dropped, "spuriousAck", count - i);
-                                break;
-                            }
-                            q.done(index);
-                        }
+                        q.done(index);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }

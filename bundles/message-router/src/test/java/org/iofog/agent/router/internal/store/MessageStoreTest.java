@@ -242,29 +242,6 @@ class MessageStoreTest {
     }
 
     @Test
-    void severalAcknowledgementsInOneStepFreeTheirRoomAtOnce() throws Exception {
-        open().updateRouting(routes(Map.of("a", Set.of("b"))));
-        for (int i = 1; i <= 10; i++) {
-            store.publish("a", text("m" + i));
-        }
-        List<IoMessage> first = new ArrayList<>();
-        Subscription s = store.subscribe("b", 4, first::add);
-        s.ack(3); // m1..m3
-        assertThat(first).extracting(MessageStoreTest::content)
-                .containsExactly("m1", "m2", "m3", "m4", "m5", "m6", "m7");
-        assertThat(store.statistics().queueDepth()).containsEntry("b", 7L);
-        s.ack(6); // m4..m7 are all that is in flight: two of these acknowledge nothing
-        assertThat(first).extracting(MessageStoreTest::content).endsWith("m8", "m9", "m10");
-        assertThat(store.statistics().queueDepth()).containsEntry("b", 3L);
-        assertThat(store.statistics().dropped()).containsEntry("spuriousAck", 2L);
-        s.close(); // m8..m10 delivered but never acknowledged
-
-        List<IoMessage> second = new ArrayList<>();
-        store.subscribe("b", 100, second::add).close();
-        assertThat(second).extracting(MessageStoreTest::content).containsExactly("m8", "m9", "m10");
-    }
-
-    @Test
     void pulledMessagesStayQueuedUntilCommitted() throws Exception {
         open().updateRouting(routes(Map.of("a", Set.of("b"))));
         for (int i = 1; i <= 5; i++) {
