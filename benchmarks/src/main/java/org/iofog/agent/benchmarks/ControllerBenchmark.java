@@ -33,7 +33,7 @@ public final class ControllerBenchmark {
         int idleSeconds = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         String run = Long.toHexString(System.nanoTime());
         Path scratch = Files.createTempDirectory("iofog-controller-bench");
-        List<Process> started = new ArrayList<>(); // the agent, once it is
+        List<Process> started = new ArrayList<>(); // the agent, once started: what the clean-up stops
         try (CleanUpOnExit cleanUp = new CleanUpOnExit(() -> stopAll(started, run, scratch));
              TestController controller = new TestController()) {
             LocalApiBenchmark.busyboxImage();
