@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -84,6 +85,22 @@ class CoreNetworkingOverComSatTest {
             return CompletableFuture.completedFuture(null);
         });
         closing.add(r);
+        return r;
+    }
+
+    /** A private-mode side on {@code port}: its relay (publishing into {@code into}) and its ComSat pool. */
+    private PrivateRelay connect(int port, String passcode, String extra, List<IoMessage> into) throws Exception {
+        CoreNetworkingConfig c = config("private", port, passcode, 1, certs.base64Der(), extra);
+        PrivateRelay r = relay(c, into);
+        pool(c, r);
+        return r;
+    }
+
+    /** The first side of {@code comsat}'s private pair to connect: authorized, with nobody to pair with. */
+    private PrivateRelay connectAlone(TestComSat comsat, int port, String passcode, String extra, List<IoMessage> into)
+            throws Exception {
+        PrivateRelay r = connect(port, passcode, extra, into);
+        await("A authorized, alone", () -> comsat.authorized.get() == 1);
         return r;
     }
 
@@ -158,17 +175,12 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
-        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
-        PrivateRelay a = relay(ca, null);
-        pool(ca, a);
-        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        PrivateRelay a = connectAlone(comsat, ports[0], "a", "", null);
         for (int i = 0; i < 200; i++) {
             a.send(message("early", i)); // the ComSat drops what A sends while B is not there
         }
         Thread.sleep(1_500);
-        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = relay(cb, atB);
-        pool(cb, b);
+        connect(ports[1], "b", "", atB);
         await("all 200 at B", () -> atB.size() >= 200);
         assertThat(ids(atB)).isEqualTo(ids("early", 200));
     }
@@ -179,10 +191,7 @@ class CoreNetworkingOverComSatTest {
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
         List<IoMessage> atA = Collections.synchronizedList(new ArrayList<>());
-        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
-        PrivateRelay a = relay(ca, atA);
-        pool(ca, a);
-        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        PrivateRelay a = connectAlone(comsat, ports[0], "a", "", atA);
         a.send(message("first", 0)); // on the wire while nobody is paired with A: the ComSat drops it
         await("the first message written", () -> a.sent.get() == 1);
         // B arrives well within A's ACK timeout, and speaks first: its message shows A that
@@ -205,20 +214,15 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
-        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), "");
-        PrivateRelay a = relay(ca, null);
-        pool(ca, a);
-        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        PrivateRelay a = connectAlone(comsat, ports[0], "a", "", null);
         // Over several TLS records (16 KB each): the ComSat drops the first read of it (A is
         // alone), then B pairs and gets the rest, a frame without its head.
         byte[] content = new byte[100_000];
-        new java.util.Random(7).nextBytes(content);
+        new Random(7).nextBytes(content);
         comsat.pairMidStream();
         a.send(IoMessage.builder().id("big").publisher("sensor").contentData(content).build());
         await("the frame's head dropped", () -> comsat.droppedUnpaired.get() > 0);
-        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = relay(cb, atB);
-        pool(cb, b);
+        connect(ports[1], "b", "", atB);
         for (int i = 0; i < 20; i++) {
             a.send(message("after", i));
         }
@@ -237,10 +241,7 @@ class CoreNetworkingOverComSatTest {
         TestComSat comsat = comsat();
         int[] ports = comsat.privateMode(0, "a", 0, "b");
         List<IoMessage> atB = Collections.synchronizedList(new ArrayList<>());
-        CoreNetworkingConfig ca = config("private", ports[0], "a", 1, certs.base64Der(), ",\"sendbuffercount\":100");
-        PrivateRelay a = relay(ca, null);
-        pool(ca, a);
-        await("A authorized, alone", () -> comsat.authorized.get() == 1);
+        PrivateRelay a = connectAlone(comsat, ports[0], "a", ",\"sendbuffercount\":100", null);
         // Three times what the buffer holds, while nobody is on the other side.
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
@@ -250,9 +251,7 @@ class CoreNetworkingOverComSatTest {
         assertThat(admitted.subList(100, 300)).noneMatch(CompletableFuture::isDone); // not acknowledged to the agent
         assertThat(a.buffered()).isEqualTo(100);
 
-        CoreNetworkingConfig cb = config("private", ports[1], "b", 1, certs.base64Der(), "");
-        PrivateRelay b = relay(cb, atB);
-        pool(cb, b);
+        connect(ports[1], "b", "", atB);
         await("all 300 at B", () -> atB.size() >= 300);
         CompletableFuture.allOf(admitted.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
         assertThat(ids(atB)).as("none dropped, in order").isEqualTo(ids("burst", 300));
