@@ -51,6 +51,8 @@ public final class TestComSat implements AutoCloseable {
     public final AtomicLong droppedUnpaired = new AtomicLong();
     /** See {@link #pairMidStream()}. */
     private volatile boolean holdAfterDrop;
+    /** Bytes forwarded in the first read after a {@link #pairMidStream()} pairing: a frame's tail. */
+    public final AtomicLong midStreamTail = new AtomicLong();
 
     /** {@code tls} null: plain TCP (Core Networking's devmode). */
     public TestComSat(InetAddress bind, SSLContext tls) {
@@ -203,6 +205,7 @@ public final class TestComSat implements AutoCloseable {
     private void pump(AgentSide side, InputStream in) throws IOException {
         byte[] buffer = new byte[64 * 1024];
         int beatMatched = 0;
+        boolean tailNext = false;
         int n;
         while ((n = in.read(buffer)) >= 0) {
             gate();
@@ -217,12 +220,17 @@ public final class TestComSat implements AutoCloseable {
                     out.flush();
                 }
                 piped.addAndGet(n);
+                if (tailNext) {
+                    midStreamTail.addAndGet(n);
+                    tailNext = false;
+                }
                 continue;
             }
             droppedUnpaired.addAndGet(n);
             if (holdAfterDrop && n >= 1024) {
                 holdAfterDrop = false;
                 awaitPeer(side);
+                tailNext = true;
                 continue; // the rest of this stream goes to the peer: it begins mid-stream
             }
             int beats = 0;

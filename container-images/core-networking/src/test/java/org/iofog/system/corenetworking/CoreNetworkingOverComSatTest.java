@@ -232,8 +232,7 @@ class CoreNetworkingOverComSatTest {
         assertThat(ids(atB)).as("the cut one again, whole, then the rest, in order").isEqualTo(expected);
         assertThat(atB.get(0).contentData()).isEqualTo(content);
         assertThat(a.resent.get()).as("sent again on a new socket").isPositive();
-        assertThat(comsat.piped.get()).as("B got the tail (over 80 KB), then the whole frame")
-                .isGreaterThan(content.length + content.length / 2);
+        assertThat(comsat.midStreamTail.get()).as("B got a tail of the frame first").isPositive();
     }
 
     @Test
