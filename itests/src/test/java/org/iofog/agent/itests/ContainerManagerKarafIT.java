@@ -60,6 +60,8 @@ public class ContainerManagerKarafIT extends AgentTestSupport {
         String run = UUID.randomUUID().toString().substring(0, 8);
         importBusybox();
         Path deployment = Files.createTempFile("deployment-containers", ".json");
+        // Pax Exam copies it into the distribution it unpacks, in this JVM; not needed after.
+        deployment.toFile().deleteOnExit();
         Files.writeString(deployment, deployment(run, ""));
         // Containers outlive the agent by design; the driver removes this run's when it ends.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -23,7 +23,9 @@ import org.apache.activemq.artemis.core.settings.impl.AddressSettings;
 import org.apache.qpid.jms.JmsConnectionFactory;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
+import org.junit.ClassRule;
 import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 /**
  * Fleet routes on the real tarball agent: a real AMQP 1.0 engine (Apache ActiveMQ Artemis,
@@ -42,6 +44,9 @@ public class FleetLinkIT {
     private static final String REMOTE = "remote-dashboard-" + RUN;
 
     private static DistributionProcess agent;
+    /** The broker's journal; deleted after the class, once the broker has stopped. */
+    @ClassRule
+    public static final TemporaryFolder BROKER_HOME = new TemporaryFolder();
     private static Path brokerHome;
     private static int brokerPort;
     private static EmbeddedActiveMQ broker;
@@ -49,7 +54,7 @@ public class FleetLinkIT {
 
     @BeforeClass
     public static void start() throws Exception {
-        brokerHome = Files.createTempDirectory("iofog-fleet-broker");
+        brokerHome = BROKER_HOME.getRoot().toPath();
         brokerPort = ServiceInstallIT.freePort();
         startBroker();
         agent = new DistributionProcess("FleetLinkIT", RUN);

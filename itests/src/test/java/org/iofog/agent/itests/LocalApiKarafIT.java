@@ -50,6 +50,8 @@ public class LocalApiKarafIT extends AgentTestSupport {
         importBusybox();
         String version = System.getProperty("project.version");
         Path deployment = Files.createTempFile("deployment-localapi", ".json");
+        // Pax Exam copies it into the distribution it unpacks, in this JVM; not needed after.
+        deployment.toFile().deleteOnExit();
         Files.writeString(deployment, "{\"microservices\":["
                 + "{\"uuid\":\"sensor-" + run + "\",\"imageId\":\"iofog/sample-sensor:" + version + "\",\"registryId\":2,"
                 + "\"config\":\"{\\\"interval\\\":200}\",\"routes\":[\"consumer-" + run + "\"]},"

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The container manager against the real Docker engine and real registries: every
@@ -82,10 +83,9 @@ class ContainerManagerIT {
     }
 
     @Test
-    void createsAContainerFromEveryField() throws Exception {
+    void createsAContainerFromEveryField(@TempDir Path data) throws Exception {
         Harness h = harness(Map.of("timeZone", "Europe/Berlin"));
         String uuid = Harness.uuid();
-        Path data = Files.createTempDirectory("iofog-bind");
         Files.writeString(data.resolve("hello.txt"), "hi");
         String volume = "iofog-test-" + uuid;
         int tcpPort = DockerFixture.freePort();

@@ -37,6 +37,7 @@ import org.iofog.sdk.message.IoMessage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gateway component as DS would run it, with the real router, a real microservice
@@ -47,7 +48,9 @@ class DeviceGatewayOverMqttTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Path dir;
+    /** The router's store, the password file and keys; JUnit deletes it after each test. */
+    @TempDir
+    Path dir;
     private int port;
     private DurableMessageRouter router;
     private DeviceGateway gateway;
@@ -84,7 +87,6 @@ class DeviceGatewayOverMqttTest {
 
     @BeforeEach
     void start() throws Exception {
-        dir = Files.createTempDirectory("iofog-devices");
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }

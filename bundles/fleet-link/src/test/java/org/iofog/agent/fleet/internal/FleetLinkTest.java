@@ -50,8 +50,8 @@ import org.iofog.agent.router.internal.DurableMessageRouter;
 import org.iofog.agent.router.internal.MessageRouterConfig;
 import org.iofog.sdk.message.IoMessage;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fleet link component as DS would run it, with the real router store, against a
@@ -63,7 +63,9 @@ class FleetLinkTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private Path dir;
+    /** Each test's stores, brokers' journals and keys; JUnit deletes it after the test. */
+    @TempDir
+    Path dir;
     private final List<Broker> brokers = new ArrayList<>();
     private final List<Node> nodes = new ArrayList<>();
     private final List<Connection> peers = new ArrayList<>();
@@ -237,11 +239,6 @@ class FleetLinkTest {
         c.start();
         peers.add(c);
         return c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-    }
-
-    @BeforeEach
-    void start() throws Exception {
-        dir = Files.createTempDirectory("iofog-fleet");
     }
 
     @AfterEach
