@@ -14,6 +14,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.PrivilegedActionException;
 import java.security.PrivilegedExceptionAction;
 import java.util.ArrayList;
@@ -53,6 +55,18 @@ public abstract class AgentTestSupport {
      */
     protected static Option[] agentDistribution() {
         return agentDistribution(new File("src/test/resources/deployment-empty.json"));
+    }
+
+    /**
+     * Boots with {@code deploymentJson} as etc/deployment.json, through a temporary file:
+     * Pax Exam copies it into the distribution it unpacks, in this JVM, so it is deleted
+     * when this JVM exits.
+     */
+    protected static Option[] agentDistribution(String deploymentJson) throws IOException {
+        Path deployment = Files.createTempFile("deployment-", ".json");
+        deployment.toFile().deleteOnExit();
+        Files.writeString(deployment, deploymentJson);
+        return agentDistribution(deployment.toFile());
     }
 
     /** Boots with {@code deployment} as etc/deployment.json. */

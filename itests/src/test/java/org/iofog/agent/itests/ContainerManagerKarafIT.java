@@ -59,10 +59,6 @@ public class ContainerManagerKarafIT extends AgentTestSupport {
     public Option[] config() throws IOException {
         String run = UUID.randomUUID().toString().substring(0, 8);
         importBusybox();
-        Path deployment = Files.createTempFile("deployment-containers", ".json");
-        // Pax Exam copies it into the distribution it unpacks, in this JVM; not needed after.
-        deployment.toFile().deleteOnExit();
-        Files.writeString(deployment, deployment(run, ""));
         // Containers outlive the agent by design; the driver removes this run's when it ends.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -71,7 +67,7 @@ public class ContainerManagerKarafIT extends AgentTestSupport {
                 // best effort
             }
         }));
-        List<Option> options = new ArrayList<>(List.of(agentDistribution(deployment.toFile())));
+        List<Option> options = new ArrayList<>(List.of(agentDistribution(deployment(run, ""))));
         options.add(systemProperty("itest.run").value(run));
         options.add(editConfigurationFilePut("etc/org.iofog.agent.containers.cfg", "stopTimeoutSeconds", "1"));
         return options.toArray(new Option[0]);

@@ -47,14 +47,12 @@ public class FleetLinkIT {
     /** The broker's journal; deleted after the class, once the broker has stopped. */
     @ClassRule
     public static final TemporaryFolder BROKER_HOME = new TemporaryFolder();
-    private static Path brokerHome;
     private static int brokerPort;
     private static EmbeddedActiveMQ broker;
     private static Connection peer;
 
     @BeforeClass
     public static void start() throws Exception {
-        brokerHome = BROKER_HOME.getRoot().toPath();
         brokerPort = ServiceInstallIT.freePort();
         startBroker();
         agent = new DistributionProcess("FleetLinkIT", RUN);
@@ -77,6 +75,7 @@ public class FleetLinkIT {
     }
 
     private static void startBroker() throws Exception {
+        Path brokerHome = BROKER_HOME.getRoot().toPath();
         Configuration c = new ConfigurationImpl()
                 .setPersistenceEnabled(true)
                 .setJournalType(JournalType.NIO)

@@ -10,8 +10,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -49,17 +47,14 @@ public class LocalApiKarafIT extends AgentTestSupport {
         String run = UUID.randomUUID().toString().substring(0, 8);
         importBusybox();
         String version = System.getProperty("project.version");
-        Path deployment = Files.createTempFile("deployment-localapi", ".json");
-        // Pax Exam copies it into the distribution it unpacks, in this JVM; not needed after.
-        deployment.toFile().deleteOnExit();
-        Files.writeString(deployment, "{\"microservices\":["
+        String deployment = "{\"microservices\":["
                 + "{\"uuid\":\"sensor-" + run + "\",\"imageId\":\"iofog/sample-sensor:" + version + "\",\"registryId\":2,"
                 + "\"config\":\"{\\\"interval\\\":200}\",\"routes\":[\"consumer-" + run + "\"]},"
                 + "{\"uuid\":\"consumer-" + run + "\",\"imageId\":\"iofog/sample-consumer:" + version + "\",\"registryId\":2},"
                 + "{\"uuid\":\"forger-" + run + "\",\"imageId\":\"" + BUSYBOX + "\",\"registryId\":2,\"config\":\"{\\\"mine\\\":true}\","
                 + "\"routes\":[\"consumer-" + run + "\"],\"cmd\":[\"sleep\",\"3600\"]},"
                 + "{\"uuid\":\"hostforger-" + run + "\",\"imageId\":\"" + BUSYBOX + "\",\"registryId\":2,"
-                + "\"rootHostAccess\":true,\"cmd\":[\"sleep\",\"3600\"]}]}");
+                + "\"rootHostAccess\":true,\"cmd\":[\"sleep\",\"3600\"]}]}";
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 sh("docker rm -f iofog_sensor-" + run + " iofog_consumer-" + run + " iofog_forger-" + run
@@ -68,7 +63,7 @@ public class LocalApiKarafIT extends AgentTestSupport {
                 // best effort
             }
         }));
-        List<Option> options = new ArrayList<>(List.of(agentDistribution(deployment.toFile())));
+        List<Option> options = new ArrayList<>(List.of(agentDistribution(deployment)));
         options.add(systemProperty("itest.run").value(run));
         options.add(editConfigurationFilePut("etc/org.iofog.agent.containers.cfg", "stopTimeoutSeconds", "1"));
         return options.toArray(new Option[0]);
