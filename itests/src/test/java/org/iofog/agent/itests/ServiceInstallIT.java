@@ -29,6 +29,10 @@ import org.junit.Test;
  */
 public class ServiceInstallIT {
 
+    private static final String RUNNING = "ioFog daemon                : RUNNING";
+    private static final String CONSOLE_USER = "operator";
+    private static final String CONSOLE_PASSWORD = "it-" + Long.toHexString(new java.util.Random().nextLong());
+
     private Path root;
     private Path home;
     private Path unitDir;
@@ -55,6 +59,11 @@ public class ServiceInstallIT {
         replaceLine(home.resolve("etc/org.iofog.agent.admin.cfg"), "port", String.valueOf(freePort()));
         sshPort = freePort();
         replaceLine(home.resolve("etc/org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(sshPort));
+
+        // The operator's console login (docs/operations.md, "CLI and console"): no user ships.
+        Files.writeString(home.resolve("etc/users.properties"), "\n" + CONSOLE_USER + " = " + CONSOLE_PASSWORD
+                + ",_g_:admingroup\n_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh\n",
+                java.nio.file.StandardOpenOption.APPEND);
 
         Path deployment = home.resolve("etc/deployment.json");
         Files.writeString(deployment, Files.readString(deployment)
@@ -108,11 +117,13 @@ public class ServiceInstallIT {
 
         agent = startAsTheUnitDoes(unitText);
         long started = System.nanoTime();
-        Result status = awaitCli(60, "status");
+        // Exit 0 says every component of ours is active; RUNNING, that Karaf's boot features
+        // (the console among them) are installed too, which may come a moment later.
+        Result status = awaitRunning(60);
         long readyMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         assertEquals(status.toString(), 0, status.exit);
-        assertTrue(status.out, status.out.contains("ioFog daemon                : RUNNING"));
-        System.out.println("Service-installed agent answered 'status' with exit 0 " + readyMillis + " ms after start");
+        assertTrue(status.out, status.out.contains(RUNNING));
+        System.out.println("Service-installed agent answered 'status' RUNNING with exit 0 " + readyMillis + " ms after start");
 
         Path token = dataDir.resolve("admin.token");
         assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
@@ -127,6 +138,13 @@ public class ServiceInstallIT {
         assertFalse("ssh listens", sshListeners.isEmpty());
         assertTrue("ssh listens on loopback only: " + sshListeners,
                 sshListeners.stream().allMatch(a -> a.equals("0100007F") || a.equals("0000000000000000FFFF00000100007F") || a.equals("00000000000000000000000001000000")));
+
+        // The console over SSH, as documented, with the JDK's security providers alone
+        // (Bouncy Castle not registered): Karaf generates its RSA host key and takes the login.
+        Result console = awaitConsole(30, "iofog:version");
+        assertEquals(console.toString(), 0, console.exit);
+        assertTrue(console.toString(), console.out.contains("ioFog Agent " + System.getProperty("project.version")));
+        assertTrue("host key generated", Files.readString(home.resolve("etc/host.key")).contains("PRIVATE KEY"));
 
         Result version = cli("version");
         assertEquals(0, version.exit);
@@ -232,15 +250,30 @@ public class ServiceInstallIT {
         return pb.start();
     }
 
-    private Result awaitCli(long seconds, String... args) throws Exception {
+    private Result awaitRunning(long seconds) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         Result last;
         do {
-            last = cli(args);
-            if (last.exit == 0) {
+            last = cli("status");
+            if (last.exit == 0 && last.out.contains(RUNNING)) {
                 return last;
             }
             Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        return last;
+    }
+
+    /** A console command through bin/client in batch mode, as docs/operations.md shows for scripts. */
+    private Result awaitConsole(long seconds, String command) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        Result last;
+        do {
+            last = run(home, 60, "bash", "-c", "printf '%s\\n' \"$0\" | bin/client -a " + sshPort + " -u " + CONSOLE_USER
+                    + " -p " + CONSOLE_PASSWORD + " -b", command);
+            if (last.exit == 0 && !last.out.isBlank()) {
+                return last;
+            }
+            Thread.sleep(500);
         } while (System.nanoTime() < deadline);
         return last;
     }
