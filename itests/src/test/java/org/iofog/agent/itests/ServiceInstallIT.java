@@ -251,29 +251,26 @@ public class ServiceInstallIT {
     }
 
     private Result awaitRunning(long seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        Result last;
-        do {
-            last = cli("status");
-            if (last.exit == 0 && last.out.contains(RUNNING)) {
-                return last;
-            }
-            Thread.sleep(100);
-        } while (System.nanoTime() < deadline);
-        return last;
+        return await(seconds, 100, () -> cli("status"), r -> r.exit == 0 && r.out.contains(RUNNING));
     }
 
     /** A console command through bin/client in batch mode, as docs/operations.md shows for scripts. */
     private Result awaitConsole(long seconds, String command) throws Exception {
+        return await(seconds, 500, () -> run(home, 60, "bash", "-c", "printf '%s\\n' \"$0\" | bin/client -a " + sshPort
+                + " -u " + CONSOLE_USER + " -p " + CONSOLE_PASSWORD + " -b", command), r -> r.exit == 0 && !r.out.isBlank());
+    }
+
+    /** Repeats {@code attempt} until {@code done} holds or the time is up; returns the last result either way. */
+    private static Result await(long seconds, long pauseMillis, java.util.concurrent.Callable<Result> attempt,
+                                java.util.function.Predicate<Result> done) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         Result last;
         do {
-            last = run(home, 60, "bash", "-c", "printf '%s\\n' \"$0\" | bin/client -a " + sshPort + " -u " + CONSOLE_USER
-                    + " -p " + CONSOLE_PASSWORD + " -b", command);
-            if (last.exit == 0 && !last.out.isBlank()) {
+            last = attempt.call();
+            if (done.test(last)) {
                 return last;
             }
-            Thread.sleep(500);
+            Thread.sleep(pauseMillis);
         } while (System.nanoTime() < deadline);
         return last;
     }
