@@ -72,7 +72,6 @@ public abstract class AgentTestSupport {
     /** Boots with {@code deployment} as etc/deployment.json. */
     protected static Option[] agentDistribution(File deployment) {
         String tarball = new File(System.getProperty("distribution.tarball")).toURI().toString();
-        String specs = System.getProperty("karaf.specs.dir");
         String localRepo = System.getProperty("maven.repo.local");
         int adminPort = freePort();
         List<Option> options = new ArrayList<>(List.of(
@@ -89,12 +88,11 @@ public abstract class AgentTestSupport {
                 editConfigurationFilePut("etc/org.ops4j.pax.url.mvn.cfg",
                         "org.ops4j.pax.url.mvn.localRepository", localRepo),
                 systemProperty("itest.admin.port").value(String.valueOf(adminPort)),
-                // The module flags bin/karaf passes on Java 9+, which Pax Exam does not.
+                // The module flags the distribution's bin/karaf passes on Java 9+, which Pax Exam
+                // does not. Like it, no patched JDK module (karaf-assembly/pom.xml): the specs
+                // locator is in lib/boot, on the class path Pax Exam builds.
                 vmOptions(
                         "--add-reads=java.xml=java.logging",
-                        "--add-exports=java.base/org.apache.karaf.specs.locator=java.xml,ALL-UNNAMED",
-                        "--patch-module", "java.base=" + specs + "/org.apache.karaf.specs.locator.jar",
-                        "--patch-module", "java.xml=" + specs + "/org.apache.karaf.specs.java.xml.jar",
                         "--add-opens", "java.base/java.security=ALL-UNNAMED",
                         "--add-opens", "java.base/java.net=ALL-UNNAMED",
                         "--add-opens", "java.base/java.lang=ALL-UNNAMED",

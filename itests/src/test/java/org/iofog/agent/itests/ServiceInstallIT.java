@@ -186,11 +186,17 @@ public class ServiceInstallIT {
         assertTrue("the agent stops", agent.waitFor(60, TimeUnit.SECONDS));
         assertEquals(2, cli("status").exit);
         assertEquals("containers outlive the agent", before, containerState());
+        // The first stop wrote the JVM's class archive (bin/setenv) ...
+        Path classArchive = classArchive();
 
         // ... and the restarted agent adopts them untouched: same containers, same start.
         agent = startAsTheUnitDoes(unitText);
         String again = awaitMicroservicesRunning(90);
         assertEquals(pipeline + "\n---\n" + again, before, containerState());
+        // ... and started on that archive: the JVM maps it (and nothing crashed on it).
+        String jvm = Files.readString(home.resolve("karaf.pid")).strip();
+        String maps = Files.readString(Path.of("/proc", jvm, "maps"));
+        assertTrue("the restarted JVM " + jvm + " maps " + classArchive, maps.contains(classArchive.toString()));
 
         // Unless the operator asked for it: then stopping the agent stops its containers,
         // and the next start starts them again.
@@ -210,6 +216,23 @@ public class ServiceInstallIT {
         Result uninstall = run(home, 60, "bin/iofog-service", "uninstall", "--unit-dir", unitDir.toString());
         assertEquals(uninstall.toString(), 0, uninstall.exit);
         assertFalse(Files.exists(unit));
+    }
+
+    /** The one class archive the agent's JVM wrote when it stopped, with a header (written last). */
+    private Path classArchive() throws IOException {
+        List<Path> archives;
+        try (var files = Files.list(home.resolve("data/cds"))) {
+            archives = files.filter(f -> f.getFileName().toString().matches("agent-\\d+-\\d+\\.jsa")).toList();
+        }
+        assertEquals(archives.toString(), 1, archives.size());
+        byte[] magic = new byte[4];
+        try (var in = Files.newInputStream(archives.get(0))) {
+            assertEquals(4, in.readNBytes(magic, 0, 4));
+        }
+        // The dynamic archive's magic number, 0xf00baba8, little-endian.
+        assertEquals("a8ab0bf0", java.util.HexFormat.of().formatHex(magic));
+        assertTrue(Files.size(archives.get(0)) > 10_000_000);
+        return archives.get(0);
     }
 
     /** Docker's State.Running of both sample containers. */
